@@ -1,0 +1,180 @@
+"""The conformance kit: checks a plugin's tests run on every component the plugin registers.
+
+    import pytest
+    from forge.core.testing import check_component, components_of
+
+    @pytest.mark.parametrize("spec", components_of("acme"), ids=lambda s: s.name)
+    def test_component_conforms(spec):
+        check_component(spec)
+
+For every component: the config class builds from its registered defaults and round-trips through
+cattrs and through TOML, YAML and JSON text. For a model, additionally: it builds from its default
+config, the declared example input runs forward and backward with finite gradients reaching its
+parameters, and its state dict round-trips through safetensors into a freshly built model that then
+gives identical outputs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from forge.core import config as cfg
+from forge.core.plugins import import_object
+from forge.core.registry import ComponentSpec, Registry, registry
+
+__all__ = ["ConformanceError", "check_component", "check_config_roundtrip", "check_model", "components_of"]
+
+
+class ConformanceError(AssertionError):
+    """A component does not meet forge's plugin contract; the message names it and the rule."""
+
+
+def components_of(
+    plugin: str, kinds: Iterable[str] | None = None, *, reg: Registry | None = None
+) -> list[ComponentSpec]:
+    """Every component ``plugin`` registers (optionally only of ``kinds``), for parametrizing tests.
+
+    Raises:
+        ConformanceError: the plugin is not installed or did not load (with its recorded error).
+    """
+    reg = reg or registry
+    info = {i.name: i for i in reg.plugins}.get(plugin)
+    if info is None:
+        raise ConformanceError(f"plugin {plugin!r} is not installed (no entry point in 'forge.plugins')")
+    if info.status != "loaded":
+        raise ConformanceError(f"plugin {plugin!r} is {info.status}: {info.error}")
+    wanted = set(kinds) if kinds is not None else None
+    return [s for s in reg.list() if s.provider == plugin and (wanted is None or s.kind in wanted)]
+
+
+def check_config_roundtrip(spec: ComponentSpec, *, reg: Registry | None = None) -> Any:
+    """Build ``spec``'s default config and check it round-trips exactly; returns the config (or None)."""
+    reg = reg or registry
+    cls = reg.config_class(spec)
+    if cls is None or _required_fields(spec, cls):
+        return None
+    config = reg.make_config(spec.kind, spec.name)
+    data = cfg.unstructure(config)
+    again: Any = cfg.structure(data, cls)
+    if again != config:
+        raise ConformanceError(
+            f"{spec.kind} {spec.name}: config does not round-trip through cattrs: {config!r} -> {again!r}"
+        )
+    for fmt in ("json", "yaml", "toml"):
+        text = cfg.dumps(data, fmt)
+        back: Any = cfg.structure(cfg.loads(text, fmt), cls)
+        if back != config:
+            raise ConformanceError(f"{spec.kind} {spec.name}: config does not round-trip through {fmt}: got {back!r}")
+    return config
+
+
+def _required_fields(spec: ComponentSpec, cls: type) -> list[str]:
+    return [f.name for f in cfg.describe(cls, spec.defaults) if f.required]
+
+
+def _as_args(example: Any) -> tuple[Any, ...]:
+    return example if isinstance(example, tuple) else (example,)
+
+
+def _float_sum(out: Any) -> Any:
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return out.float().sum() if out.is_floating_point() else None
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        parts = [p for p in (_float_sum(o) for o in out) if p is not None]
+        return sum(parts[1:], parts[0]) if parts else None
+    return None
+
+
+def check_model(spec: ComponentSpec, *, reg: Registry | None = None) -> None:
+    """Check a registered model: build, forward and backward on its example, safetensors round-trip.
+
+    Raises:
+        ConformanceError: naming the model and the rule it broke.
+    """
+    import torch
+    from safetensors.torch import load_model, save_model
+
+    reg = reg or registry
+    where = f"model {spec.name}"
+    config = check_config_roundtrip(spec, reg=reg)
+    if spec.example is None:
+        raise ConformanceError(f"{where}: registers no example input (pass example='module:function')")
+    builder = import_object(spec.builder, what=f"builder of {where}")
+    make_example = import_object(spec.example, what=f"example of {where}")
+
+    def build(seed: int) -> torch.nn.Module:
+        torch.manual_seed(seed)
+        model = builder(config) if config is not None else builder(**spec.defaults)
+        if not isinstance(model, torch.nn.Module):
+            raise ConformanceError(f"{where}: builder returned {type(model).__name__}, not a torch.nn.Module")
+        return model
+
+    model = build(0)
+    torch.manual_seed(1)
+    args = _as_args(make_example(config))
+    model.train()
+    loss = _float_sum(model(*args))
+    if loss is None:
+        raise ConformanceError(f"{where}: forward on the example gave no floating-point tensor")
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    if not any(g is not None for g in grads):
+        raise ConformanceError(f"{where}: backward reached none of the parameters")
+    if not all(torch.isfinite(g).all() for g in grads if g is not None):
+        raise ConformanceError(f"{where}: backward gave non-finite gradients on the example")
+
+    model.eval()
+    other = build(12345).eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.safetensors"
+        save_model(model, str(path))
+        missing, unexpected = load_model(other, str(path))
+    if missing or unexpected:
+        raise ConformanceError(f"{where}: safetensors round-trip: missing {missing}, unexpected {unexpected}")
+    with torch.no_grad():
+        a, b = model(*args), other(*args)
+    for x, y in zip(_flatten(a), _flatten(b), strict=True):
+        if not torch.equal(x, y):
+            raise ConformanceError(f"{where}: outputs differ after a safetensors state-dict round-trip")
+
+
+def _flatten(out: Any) -> list[Any]:
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _flatten(o)]
+    return []
+
+
+def check_component(spec: ComponentSpec, *, reg: Registry | None = None) -> None:
+    """Run every check that applies to ``spec``'s kind.
+
+    Models get :func:`check_model`; recipes must resolve to an existing file; every other kind gets
+    the config round-trip and must build from its default config, unless its config has required
+    fields (a dataset's path, say), in which case only the config class is checked to import.
+    """
+    reg = reg or registry
+    if spec.kind == "model":
+        check_model(spec, reg=reg)
+    elif spec.kind == "recipe":
+        reg.recipe_path(spec)
+    else:
+        cls = reg.config_class(spec)
+        if cls is not None and _required_fields(spec, cls):
+            return  # needs user input (a path, say) to build; its config class at least imports
+        check_config_roundtrip(spec, reg=reg)
+        try:
+            reg.build(spec.kind, spec.name)
+        except TypeError as exc:  # builder needs arguments a default build cannot give
+            raise ConformanceError(f"{spec.kind} {spec.name}: does not build from its default config: {exc}") from exc
