@@ -22,12 +22,14 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, MutableSequence, MutableSet, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
+import cattrs.gen
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from forge.core.errors import ConfigError
@@ -44,7 +46,9 @@ __all__ = [
     "dump",
     "dumps",
     "field",
+    "load",
     "load_file",
+    "loads",
     "apply_overrides",
     "parse_override",
     "structure",
@@ -93,6 +97,18 @@ def _is_tuple_type(tp: Any) -> bool:
     return tp is tuple or typing.get_origin(tp) is tuple
 
 
+_COLLECTIONS = (list, tuple, set, frozenset, Sequence, MutableSequence, AbstractSet, MutableSet)
+
+
+def _is_tuple(tp: Any) -> bool:
+    origin: Any = typing.get_origin(tp) or tp
+    return origin is tuple
+
+
+def _is_collection(tp: Any) -> bool:
+    return (typing.get_origin(tp) or tp) in _COLLECTIONS
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     # cattrs would happily call int("5") or int(5.7); a config must say what it means.
@@ -109,8 +125,38 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Path, structure_path)
     conv.register_unstructure_hook(Path, str)
     # Tuples are written as lists in every file format; read them back as tuples.
-    conv.register_unstructure_hook_func(_is_tuple_type, list)
+    conv.register_unstructure_hook_func(_is_tuple, lambda v: list(v))
     conv.register_unstructure_hook(frozenset, lambda v: sorted(v))
+
+    # Shape checks run before cattrs' own hooks: cattrs would read the string "abc" given for a
+    # list[str] as ["a", "b", "c"], and report an int given for a nested table as "not iterable".
+    def attrs_factory(cl: Any) -> Callable[[Any, Any], Any]:
+        inner = cattrs.gen.make_dict_structure_fn(cl, conv)
+
+        def hook(value: Any, t: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise TypeError(f"expected a table of {cl.__name__} fields, got {type(value).__name__} {value!r}")
+            return inner(value, t)
+
+        return hook
+
+    conv.register_structure_hook_factory(attrs.has, attrs_factory)
+    # `plain` holds cattrs' own collection hooks (get_structure_hook needs cattrs >= 24.1) for the
+    # checked hooks below to delegate to; fields of attrs classes still go through `conv`.
+    plain = conv.copy()
+
+    def collection_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        inner = plain.get_structure_hook(tp)
+        name = _type_name(tp)
+
+        def hook(value: Any, t: Any) -> Any:
+            if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+                raise TypeError(f"expected a list ({name}), got {type(value).__name__} {value!r}")
+            return inner(value, t)
+
+        return hook
+
+    conv.register_structure_hook_factory(_is_collection, collection_factory)
     return conv
 
 
@@ -118,28 +164,37 @@ converter: cattrs.Converter = _make_converter()
 """The one cattrs converter forge uses for every config class."""
 
 
+_UNKNOWN = "\x00unknown\x00"  # marks an unknown-keys message so its path can name each key
+
+
 def _format_cattrs_error(exc: BaseException, where: str) -> str:
     root = where or "<config>"
-    lines = []
+    lines: list[str] = []
     for message in cattrs.transform_error(exc, path="$", format_exception=_describe_exception):
         text, _, path = message.rpartition(" @ ")
         key = path[2:] if path.startswith("$.") else ("" if path == "$" else path[1:])
         key = key.replace("[", ".").replace("]", "").replace("'", "")
         full = f"{where}.{key}" if where and key else (key or root)
+        if text.startswith(_UNKNOWN):
+            # cattrs reports unknown keys at their table; the user needs the path of each key.
+            names, _, allowed = text[len(_UNKNOWN) :].partition(_UNKNOWN)
+            prefix = "" if full == "<config>" else f"{full}."
+            lines.extend(f"{prefix}{name}: unknown key{allowed}" for name in names.split(","))
+            continue
         lines.append(f"{full}: {text}")
     return "; ".join(lines)
 
 
 def _describe_exception(exc: BaseException, type_: Any) -> str:
+    tname = _type_name(type_) if type_ is not None else "value"
     if isinstance(exc, KeyError):
-        return "required field missing"
+        return f"required field missing (expected {tname})"
     if isinstance(exc, ForbiddenExtraKeysError):
         allowed = ""
         cl = exc.cl
         if attrs.has(cl):
             allowed = f" (known keys: {', '.join(a.name for a in attrs.fields(cl))})"
-        return f"unknown key(s) {', '.join(sorted(exc.extra_fields))}{allowed}"
-    tname = _type_name(type_) if type_ is not None else "value"
+        return f"{_UNKNOWN}{','.join(sorted(exc.extra_fields))}{_UNKNOWN}{allowed}"
     msg = str(exc)
     if isinstance(exc, (TypeError, ValueError)) and msg.startswith("expected"):
         return msg
@@ -276,14 +331,31 @@ def dumps(obj: Any, fmt: str = "toml") -> str:
     if fmt == "json":
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
     if fmt == "yaml":
-        import yaml
-
-        return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return _yaml_dumps(data)
     if fmt == "toml":
         import tomli_w
 
         return tomli_w.dumps(_drop_none(data))
     raise ConfigError(f"unknown config format {fmt!r}; use toml, yaml or json")
+
+
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _yaml_dumps(data: Any) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        # PyYAML writes NEL and the Unicode line/paragraph separators raw in plain and single-quoted
+        # scalars, and its reader folds them into spaces; only double quotes escape them.
+        style = '"' if any(ch in value for ch in _YAML_BREAKS) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, represent_str)
+    return str(yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True))
 
 
 def dump(obj: Any, path: str | Path) -> Path:
@@ -377,3 +449,26 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], cls: type
             node = child
         node[path[-1]] = value
     return out
+
+
+def load(path: str | Path, cls: type[T], overrides: Iterable[str] = (), *, where: str = "") -> T:
+    """Read config file ``path``, apply dotted ``overrides`` and build a ``cls`` object from it.
+
+    Args:
+        path: A ``.toml``, ``.yaml``/``.yml`` or ``.json`` file.
+        cls: The attrs config class the file describes.
+        overrides: Texts like ``"trainer.max_epochs=5"``, applied after the file.
+        where: The key path of the file's content inside a larger config, for error messages.
+
+    Returns:
+        The config object.
+
+    Raises:
+        ConfigError: the file is unreadable or invalid; the message starts with the file's path,
+            then names the key path and the expected type.
+    """
+    data = apply_overrides(load_file(path), overrides, cls)
+    try:
+        return structure(data, cls, where=where)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

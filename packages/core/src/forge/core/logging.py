@@ -23,10 +23,13 @@ __all__ = ["LogFormat", "configure", "get_logger", "redact"]
 
 LogFormat = Literal["console", "json"]
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+# Matched against whole words of a key (``hf_token``, ``apiKey``, ``X-Api-Key``), so that
+# ``tokenizer``, ``max_tokens`` or ``author`` - everyday names in an ML SDK - stay readable.
 _SECRET_KEY = re.compile(
-    r"(pass(word|wd|phrase)?|secret|token|api[-_]?key|apikey|auth(orization)?|credential|private[-_]?key|cookie)",
-    re.IGNORECASE,
+    r"(?:^|_)(pass(word|wd|phrase)?|pwd|secrets?|token|api_?key|auth|authorization|credentials?"
+    r"|private_?key|cookies?|session_?id)(?:_|$)",
 )
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 REDACTED = "***"
 
@@ -42,7 +45,10 @@ def _redact_value(value: Any) -> Any:
 
 
 def _is_secret(key: Any) -> bool:
-    return isinstance(key, str) and bool(_SECRET_KEY.search(key))
+    if not isinstance(key, str):
+        return False
+    words = re.sub(r"[^a-z0-9]+", "_", _CAMEL.sub("_", key).lower())
+    return bool(_SECRET_KEY.search(words))
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -125,8 +131,42 @@ def configure(
 def get_logger(name: str | None = None, **context: Any) -> Any:
     """A structlog logger bound to ``logger=name`` and any extra ``context``.
 
+    The logger reads the configuration each time it logs, so a module may create it at import
+    time, before the application calls :func:`configure`.
+
     Returns:
         A bound logger: ``log.info("event_name", key=value)``.
     """
-    log = structlog.get_logger()
-    return log.bind(logger=name, **context) if name else log.bind(**context)
+    if name:
+        context = {"logger": name, **context}
+    return _LazyLogger(context)
+
+
+class _LazyLogger:
+    """A logger that assembles a structlog bound logger from the current configuration per call.
+
+    structlog's own lazy proxy settles on a configuration at its first ``bind``; a module-level
+    ``get_logger(__name__)`` bound before :func:`configure` would then bypass redaction and the
+    chosen output for good. (``logger=`` cannot go through ``structlog.get_logger`` either: it
+    clashes with ``wrap_logger``'s first parameter.)
+    """
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Mapping[str, Any]) -> None:
+        self._context = dict(context)
+
+    def bind(self, **values: Any) -> _LazyLogger:
+        """A logger with ``values`` added to the context."""
+        return _LazyLogger({**self._context, **values})
+
+    def unbind(self, *keys: str) -> _LazyLogger:
+        """A logger without ``keys`` in the context."""
+        return _LazyLogger({k: v for k, v in self._context.items() if k not in keys})
+
+    def new(self, **values: Any) -> _LazyLogger:
+        """A logger whose context is ``values`` only."""
+        return _LazyLogger(values)
+
+    def __getattr__(self, method: str) -> Any:
+        return getattr(structlog.get_logger().bind(**self._context), method)

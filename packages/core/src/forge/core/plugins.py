@@ -171,8 +171,9 @@ def discover(
             _fail(info, settings, f"entry point {ep.value!r} names a {type(module).__name__}, not a module")
             continue
         api = getattr(module, "FORGE_PLUGIN_API", None)
-        info.api_version = api if isinstance(api, int) else None
-        if api not in SUPPORTED_PLUGIN_APIS:
+        is_int = isinstance(api, int) and not isinstance(api, bool)
+        info.api_version = api if is_int else None
+        if not is_int or api not in SUPPORTED_PLUGIN_APIS:
             supported = ", ".join(map(str, sorted(SUPPORTED_PLUGIN_APIS)))
             declared = "declares no FORGE_PLUGIN_API" if api is None else f"was built for plugin API {api!r}"
             _fail(
@@ -182,8 +183,35 @@ def discover(
                 status="incompatible",
             )
             continue
+        other = next((p.info.name for p in loaded if p.module is module), None)
+        if other is not None:
+            _fail(info, settings, f"module {module.__name__!r} is already loaded as plugin {other!r}")
+            continue
+        problem = _hook_problem(module)
+        if problem is not None:
+            _fail(info, settings, problem)
+            continue
         loaded.append(LoadedPlugin(info, module))
     return loaded, infos
+
+
+def _hook_problem(module: ModuleType) -> str | None:
+    """Why ``module``'s hook implementations cannot be registered, or None when they can.
+
+    Checked on a scratch manager so that one plugin's misspelt hook or wrong signature is reported
+    against it instead of failing the registration of every plugin.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    try:
+        pm.register(module)
+    except pluggy.PluginValidationError as exc:
+        return f"invalid hook implementation: {exc}"
+    unknown = sorted(h.name for h in pm.get_hookcallers(module) or [] if not h.has_spec())
+    if unknown:
+        known = sorted(n for n in dir(hookspecs) if n.startswith("forge_"))
+        return f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {', '.join(known)}"
+    return None
 
 
 def _fail(

@@ -152,6 +152,10 @@ class Registry:
             ) -> None:
                 if not short or "." in short or "/" in short:
                     raise RegistryError(f"{_kind} name {short!r}: must be non-empty without '.' or '/'")
+                if settings.trace:
+                    # register() returns nothing, so the hook's result proper is what it registered
+                    _trace_log().info("hook_register", hook=KINDS[_kind], plugin=name, kind=_kind,
+                                      name=f"{name}.{short}", builder=builder, config=config)
                 pending.append(
                     ComponentSpec(
                         kind=_kind,
@@ -249,7 +253,8 @@ class Registry:
             raise RegistryError(f"{k} name {name!r} is ambiguous: {names}; use the qualified name")
         known = [s.name for s in self._specs.values() if s.kind == k]
         close = difflib.get_close_matches(name, known + [n.split(".", 1)[1] for n in known], n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; `forge list {k}s` shows them"
+        plural = "losses" if k == "loss" else f"{k}s"
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; `forge list {plural}` shows them"
         raise RegistryError(f"no {k} named {name!r}{hint}")
 
     def config_class(self, spec: ComponentSpec) -> type | None:
@@ -309,6 +314,12 @@ class Registry:
         if not path.is_file():
             raise RegistryError(f"recipe {spec.name}: {spec.builder} does not exist")
         return path
+
+
+def _trace_log() -> Any:
+    from forge.core.logging import get_logger
+
+    return get_logger("forge.plugins.trace")
 
 
 def _matches(spec: ComponentSpec, pattern: str) -> bool:

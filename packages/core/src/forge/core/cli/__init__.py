@@ -37,10 +37,7 @@ class ForgeGroup(click.Group):
         import importlib
 
         module, attr = _LAZY_BUILTINS[name]
-        try:
-            command: click.Command = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            return None
+        command: click.Command = getattr(importlib.import_module(module), attr)
         return command
 
     def _plugins(self, ctx: click.Context) -> dict[str, click.Command]:
@@ -49,6 +46,9 @@ class ForgeGroup(click.Group):
             from forge.core.plugins import _short_error, call_per_plugin
             from forge.core.registry import registry
 
+            # click resolves the subcommand before the group callback runs: set logging up first
+            # so that a plugin failing to load is reported in the format the user asked for.
+            _configure_logging(ctx)
             _apply_plugin_options(ctx)
             commands: dict[str, click.Command] = {}
             pm = registry.plugin_manager()
@@ -77,6 +77,16 @@ class ForgeGroup(click.Group):
         if command is None:
             command = self._plugins(ctx).get(cmd_name)
         return command
+
+
+def _configure_logging(ctx: click.Context) -> None:
+    from forge.core.logging import configure
+
+    params = ctx.find_root().params
+    verbose, quiet = params.get("verbose") or 0, bool(params.get("quiet"))
+    level = "warning" if quiet else ("debug" if verbose > 1 else "info")
+    fmt = params.get("log_format") or os.environ.get("FORGE_LOG_FORMAT", "console")
+    configure(fmt="json" if fmt == "json" else "console", level=level)
 
 
 def _apply_plugin_options(ctx: click.Context) -> None:
@@ -137,11 +147,7 @@ def cli(
     ctx: click.Context, verbose: int, quiet: bool, log_format: str | None, disable_plugins: tuple[str, ...]
 ) -> None:
     """forge: a plugin-based PyTorch SDK."""
-    from forge.core.logging import configure
-
-    level = "warning" if quiet else ("debug" if verbose > 1 else "info")
-    fmt = log_format or os.environ.get("FORGE_LOG_FORMAT", "console")
-    configure(fmt="json" if fmt == "json" else "console", level=level)
+    _configure_logging(ctx)
     _apply_plugin_options(ctx)
 
 

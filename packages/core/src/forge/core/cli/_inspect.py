@@ -35,7 +35,7 @@ def plugins_command(as_json: bool) -> None:
         return
     rows = []
     for i in infos:
-        registers = ", ".join(f"{len(v)} {k}{'s' if len(v) != 1 else ''}" for k, v in sorted(i.components.items()))
+        registers = ", ".join(f"{len(v)} {k if len(v) == 1 else (k + 'es' if k.endswith('s') else k + 's')}" for k, v in sorted(i.components.items()))
         rows.append((i.name, i.distribution, i.version, str(i.api_version or "-"), i.status, registers or "-"))
     click.echo(_table(rows, ("plugin", "distribution", "version", "api", "status", "registers")))
     for i in infos:
@@ -141,12 +141,14 @@ def config_show(file: Path, overrides: tuple[str, ...], fmt: str | None, output:
     from forge.core import config as cfg
 
     data = cfg.apply_overrides(cfg.load_file(file), overrides)
-    try:
-        from forge.core.recipe import resolve_recipe_data
-    except ImportError:  # pragma: no cover - the recipe module ships with core
-        resolve_recipe_data = None
-    if resolve_recipe_data is not None and ("model" in data or "trainer" in data):
-        data = resolve_recipe_data(data, source=str(file))
+    if "model" in data or "trainer" in data:
+        from forge.core.recipe import Recipe
+
+        recipe = Recipe.from_dict(data, source=str(file))
+        # at run time num_classes comes from the dataset; here only the model section can tell it
+        recipe = recipe.with_num_classes(recipe.model.params.get("num_classes") or recipe.data.params.get("num_classes"))
+        recipe.validate()
+        data = recipe.to_dict()
     if output is not None:
         cfg.dump(data, output)
         click.echo(f"wrote {output}", err=True)

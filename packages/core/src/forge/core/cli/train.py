@@ -1,0 +1,87 @@
+"""``forge train`` and ``forge eval``.
+
+torch is imported inside the command bodies, so ``forge --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+__all__ = ["eval_command", "train_command"]
+
+
+@click.command("train")
+@click.argument("recipe", required=False)
+@click.argument("overrides", nargs=-1)
+@click.option(
+    "--resume",
+    "resume",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Continue this run directory from its newest good checkpoint.",
+)
+@click.option(
+    "--run-dir",
+    "run_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the run here (default: runs/<time>-<recipe>-<id>).",
+)
+def train_command(recipe: str | None, overrides: tuple[str, ...], resume: Path | None, run_dir: Path | None) -> None:
+    """Train RECIPE (a file or a registered name such as core/mlp) with KEY=VALUE overrides.
+
+    \b
+    Examples:
+      forge train core/mlp
+      forge train my_recipe.toml trainer.max_epochs=3 optimizer.lr=0.01
+      forge train --resume runs/20250101-120000-core.mlp-ab12cd trainer.max_epochs=10
+    """
+    from forge.core.recipe import resume_run, run_recipe
+
+    if resume is not None:
+        # With --resume, a lone KEY=VALUE given where RECIPE goes is an override.
+        extra = (recipe,) if recipe is not None else ()
+        result = resume_run(resume, [*extra, *overrides])
+    else:
+        if recipe is None:
+            raise click.UsageError("give a RECIPE (file or registered name) or --resume RUN_DIR")
+        result = run_recipe(recipe, overrides, run_dir=run_dir)
+    click.echo(
+        json.dumps(
+            {
+                "run_dir": str(result.run_dir),
+                "step": result.fit.global_step,
+                "stop_reason": result.fit.stop_reason,
+                **result.metrics,
+            },
+            indent=2,
+        )
+    )
+
+
+@click.command("eval")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--which",
+    type=click.Choice(["best", "last"]),
+    default="best",
+    show_default=True,
+    help="Which checkpoint to evaluate.",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["test", "val"]),
+    default="test",
+    show_default=True,
+    help="Which split (falls back to val when the dataset has no test split).",
+)
+@click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level of the interval.")
+def eval_command(run_dir: Path, which: str, split: str, confidence: float) -> None:
+    """Evaluate a run's best or last checkpoint: accuracy with a Wilson confidence interval."""
+    from forge.core.recipe import evaluate_run
+
+    report = evaluate_run(run_dir, which=which, split=split, confidence=confidence)  # type: ignore[arg-type]  # click.Choice narrows it
+    click.echo(json.dumps(report, indent=2))

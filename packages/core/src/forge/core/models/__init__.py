@@ -1,0 +1,1 @@
+"""forge-core's own models (``core.mlp``)."""

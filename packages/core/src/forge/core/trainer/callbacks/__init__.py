@@ -1,0 +1,17 @@
+"""The built-in callbacks: each built-in trainer feature is an ordinary callback."""
+
+from forge.core.trainer.callbacks.checkpointing import CheckpointCallback
+from forge.core.trainer.callbacks.early_stopping import EarlyStopping
+from forge.core.trainer.callbacks.ema import EMACallback
+from forge.core.trainer.callbacks.lr_monitor import LearningRateMonitor
+from forge.core.trainer.callbacks.profiler import ProfilerCallback
+from forge.core.trainer.callbacks.progress import ProgressCallback
+
+__all__ = [
+    "CheckpointCallback",
+    "EMACallback",
+    "EarlyStopping",
+    "LearningRateMonitor",
+    "ProfilerCallback",
+    "ProgressCallback",
+]

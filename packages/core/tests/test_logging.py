@@ -1,0 +1,163 @@
+"""Logging: JSON lines, console text, the level switch, redaction, and the JSON file tee."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forge.core import logging as flog
+
+
+@pytest.fixture(autouse=True)
+def reset_logging() -> Iterator[None]:
+    yield
+    flog.configure(fmt="console", level="info")
+
+
+def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines() -> None:
+    out = io.StringIO()
+    flog.configure(fmt="json", level="info", stream=out)
+    flog.get_logger("forge.test", run="r1").info("step_done", step=3, loss=0.5)
+    (event,) = json_lines(out)
+    assert {
+        "event": "step_done",
+        "step": 3,
+        "loss": 0.5,
+        "run": "r1",
+        "logger": "forge.test",
+        "level": "info",
+    }.items() <= event.items()
+    assert event["timestamp"].endswith("Z")
+
+
+def test_console_is_readable_text() -> None:
+    out = io.StringIO()
+    flog.configure(fmt="console", level="info", stream=out)
+    flog.get_logger("forge.test").warning("disk_low", free_gb=3)
+    text = out.getvalue()
+    assert "disk_low" in text and "free_gb=3" in text and "warning" in text and "forge.test" in text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("level", "written"),
+    [("debug", ["d", "i", "w", "e"]), ("info", ["i", "w", "e"]), ("WARNING", ["w", "e"]), ("error", ["e"])],
+)
+def test_level_switch(level: str, written: list[str]) -> None:
+    out = io.StringIO()
+    flog.configure(fmt="json", level=level, stream=out)
+    log = flog.get_logger("forge.test")
+    log.debug("d")
+    log.info("i")
+    log.warning("w")
+    log.error("e")
+    assert [e["event"] for e in json_lines(out)] == written
+
+
+def test_bad_configuration_is_refused() -> None:
+    with pytest.raises(ValueError, match="log format 'xml'"):
+        flog.configure(fmt="xml")  # type: ignore[arg-type]  # the wrong value is the point
+    with pytest.raises(ValueError, match="log level 'loud'"):
+        flog.configure(level="loud")
+
+
+def test_a_logger_made_before_configure_follows_it() -> None:
+    early = flog.get_logger("forge.early")  # as a module-level logger is, at import time
+    out = io.StringIO()
+    flog.configure(fmt="json", level="warning", stream=out)
+    early.info("hidden")
+    early.bind(phase="x").warning("shown", api_key="k")
+    (event,) = json_lines(out)
+    assert event["event"] == "shown" and event["phase"] == "x" and event["api_key"] == flog.REDACTED
+
+
+def test_secret_named_keys_are_redacted_at_any_depth() -> None:
+    out = io.StringIO()
+    flog.configure(fmt="json", level="info", stream=out)
+    flog.get_logger("forge.test").info(
+        "request",
+        token="t0p",
+        password="hunter2",
+        hf_token="hf_abc",
+        apiKey="k1",
+        headers={"Authorization": "Bearer xyz", "Accept": "json", "nested": {"client_secret": "s", "ok": 1}},
+        items=[{"db_password": "p"}, "plain"],
+        tokenizer="bpe",
+        max_tokens=128,
+        author="someone",
+        empty_token=None,
+    )
+    (event,) = json_lines(out)
+    hidden = flog.REDACTED
+    assert (event["token"], event["password"], event["hf_token"], event["apiKey"]) == (hidden,) * 4
+    assert event["headers"] == {"Authorization": hidden, "Accept": "json", "nested": {"client_secret": hidden, "ok": 1}}
+    assert event["items"] == [{"db_password": hidden}, "plain"]
+    # ordinary ML vocabulary that merely contains a secret-ish word stays visible
+    assert (event["tokenizer"], event["max_tokens"], event["author"]) == ("bpe", 128, "someone")
+    assert event["empty_token"] is None
+    assert "hunter2" not in out.getvalue() and "Bearer" not in out.getvalue()
+
+
+def test_emails_are_redacted_everywhere() -> None:
+    out = io.StringIO()
+    flog.configure(fmt="json", level="info", stream=out)
+    flog.get_logger("forge.test").info(
+        "mail sent to jane.doe+ml@example.co.uk",
+        to=["a.b@corp.example.com", 3],
+        meta={"note": "from x_y@host.io today"},
+    )
+    (event,) = json_lines(out)
+    assert event["event"] == "mail sent to <EMAIL>"
+    assert event["to"] == ["<EMAIL>", 3]
+    assert event["meta"] == {"note": "from <EMAIL> today"}
+    assert "@" not in out.getvalue()
+
+
+def test_exceptions_are_rendered_and_redacted() -> None:
+    out = io.StringIO()
+    flog.configure(fmt="json", level="info", stream=out)
+    try:
+        raise RuntimeError("cannot reach bob@example.com")
+    except RuntimeError:
+        flog.get_logger("forge.test").exception("failed")
+    (event,) = json_lines(out)
+    assert "RuntimeError: cannot reach <EMAIL>" in event["exception"]
+
+
+def test_json_file_tee_gets_json_while_the_console_gets_text(tmp_path: Path) -> None:
+    out = io.StringIO()
+    log_file = tmp_path / "run" / "log.jsonl"
+    log_file.parent.mkdir()
+    flog.configure(fmt="console", level="info", stream=out, json_file=log_file)
+    flog.get_logger("forge.test").info("epoch_end", epoch=1, secret="s3")
+    flog.get_logger("forge.test").info("epoch_end", epoch=2)
+    lines = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines()]
+    assert [(e["event"], e["epoch"]) for e in lines] == [("epoch_end", 1), ("epoch_end", 2)]
+    assert lines[0]["secret"] == flog.REDACTED
+    assert "epoch_end" in out.getvalue() and "s3" not in out.getvalue()
+    assert not out.getvalue().lstrip().startswith("{")
+    # reconfiguring closes the old file and appends to the new one
+    flog.configure(fmt="json", level="info", stream=out, json_file=log_file)
+    flog.get_logger("forge.test").info("again")
+    assert len(log_file.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_redact_processor_directly() -> None:
+    event = {"event": "x", "Private-Key": "pk", "session_id": "s", "cookies": ["c"], "credentials": {"u": 1}}
+    assert flog.redact(None, "info", event) == {
+        "event": "x",
+        "Private-Key": flog.REDACTED,
+        "session_id": flog.REDACTED,
+        "cookies": flog.REDACTED,
+        "credentials": flog.REDACTED,
+    }

@@ -1,0 +1,257 @@
+"""Plugin discovery: failure isolation, strict mode, block/allow lists, API versions, tracing."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from forge.core import logging as flog
+from forge.core.errors import PluginError
+from forge.core.plugins import SUPPORTED_PLUGIN_APIS, PluginSettings
+from forge.core.registry import Registry
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _drop_fixture_modules() -> None:
+    for name in [m for m in sys.modules if m.startswith("forge_fixture")]:
+        del sys.modules[name]
+
+
+@pytest.fixture(autouse=True)
+def fixture_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.syspath_prepend(str(FIXTURES))
+    _drop_fixture_modules()
+    yield
+    _drop_fixture_modules()
+
+
+def ep(name: str, module: str) -> metadata.EntryPoint:
+    return metadata.EntryPoint(name=name, value=module, group="forge.plugins")
+
+
+def registry_of(*eps: metadata.EntryPoint, **settings: object) -> Registry:
+    return Registry(PluginSettings(**settings), entry_points=eps)  # type: ignore[arg-type]  # test-only kwargs
+
+
+def by_name(reg: Registry) -> dict[str, object]:
+    return {i.name: i for i in reg.plugins}
+
+
+def test_failed_import_and_raising_hook_are_isolated() -> None:
+    reg = registry_of(
+        ep("broken", "forge_fixture_broken_import"),
+        ep("raises", "forge_fixture_hook_raises"),
+        ep("good", "forge_fixture_good"),
+    )
+    infos = {i.name: i for i in reg.plugins}
+    assert infos["broken"].status == "failed"
+    assert "import failed: ModuleNotFoundError" in (infos["broken"].error or "")
+    assert "forge_fixture_this_module_does_not_exist" in (infos["broken"].error or "")
+    assert infos["raises"].status == "failed"
+    assert "forge_register_models failed: RuntimeError: registration exploded" in (infos["raises"].error or "")
+    assert infos["good"].status == "loaded" and infos["good"].error is None
+    assert infos["good"].components == {"model": ["good.tiny", "good.plain"], "loss": ["good.l1"]}
+    # the failing hook registered "half" before raising: nothing of that plugin may remain
+    names = [s.name for s in reg.list()]
+    assert names == ["good.l1", "good.plain", "good.tiny"]
+    assert infos["raises"].components == {}
+
+
+@pytest.mark.parametrize(
+    ("module", "needle"),
+    [
+        ("forge_fixture_broken_import", "import failed"),
+        ("forge_fixture_hook_raises", "registration exploded"),
+        ("forge_fixture_api2", "plugin API 2"),
+    ],
+)
+def test_strict_mode_makes_a_failure_fatal(module: str, needle: str) -> None:
+    reg = registry_of(ep("good", "forge_fixture_good"), ep("bad", module), strict=True)
+    with pytest.raises(PluginError, match=needle) as info:
+        reg.load()
+    assert "plugin 'bad'" in str(info.value)
+
+
+def test_strict_mode_is_read_from_the_environment() -> None:
+    assert PluginSettings.from_env({"FORGE_STRICT_PLUGINS": "1"}).strict
+    assert not PluginSettings.from_env({"FORGE_STRICT_PLUGINS": "0"}).strict
+    assert not PluginSettings.from_env({}).strict
+    reg = Registry(
+        PluginSettings.from_env({"FORGE_STRICT_PLUGINS": "1"}),
+        entry_points=[ep("broken", "forge_fixture_broken_import")],
+    )
+    with pytest.raises(PluginError, match="broken"):
+        reg.load()
+
+
+def test_disabled_plugins_are_never_imported() -> None:
+    settings = PluginSettings.from_env({"FORGE_DISABLE_PLUGINS": "good, other"}, disable=["broken"])
+    assert settings.disable == {"good", "other", "broken"}
+    reg = Registry(
+        settings,
+        entry_points=[
+            ep("good", "forge_fixture_good"),
+            ep("other", "forge_fixture_other"),
+            ep("broken", "forge_fixture_broken_import"),
+            ep("api2", "forge_fixture_api2"),
+        ],
+    )
+    infos = by_name(reg)
+    assert [infos[n].status for n in ("good", "other", "broken", "api2")] == [  # type: ignore[attr-defined]
+        "disabled",
+        "disabled",
+        "disabled",
+        "incompatible",
+    ]
+    # blocked before import, not unregistered after: the modules never ran
+    assert "forge_fixture_good" not in sys.modules
+    assert "forge_fixture_other" not in sys.modules
+    assert "forge_fixture_api2" in sys.modules
+    assert reg.list() == []
+
+
+def test_allow_list_loads_only_the_named_plugins() -> None:
+    entry_points = [ep("good", "forge_fixture_good"), ep("other", "forge_fixture_other")]
+    reg = Registry(PluginSettings.from_env({"FORGE_LOAD_PLUGINS": "other"}), entry_points=entry_points)
+    assert {n: i.status for n, i in by_name(reg).items()} == {"good": "disabled", "other": "loaded"}  # type: ignore[attr-defined]
+    assert "forge_fixture_good" not in sys.modules
+    assert [s.name for s in reg.list("model")] == ["other.tiny", "other.wide"]
+
+
+def test_empty_allow_list_loads_nothing_but_core() -> None:
+    settings = PluginSettings.from_env({"FORGE_LOAD_PLUGINS": ""})
+    assert settings.load == frozenset()
+    reg = Registry(settings, entry_points=[ep("core", "forge_fixture_other"), ep("good", "forge_fixture_good")])
+    # "core" stands for forge-core's own plugin, which can be neither blocked nor left out
+    assert {n: i.status for n, i in by_name(reg).items()} == {"core": "loaded", "good": "disabled"}  # type: ignore[attr-defined]
+    assert "forge_fixture_good" not in sys.modules
+
+
+def test_core_cannot_be_disabled() -> None:
+    reg = Registry(PluginSettings(disable=frozenset({"core"})), entry_points=[ep("core", "forge_fixture_good")])
+    assert reg.plugins[0].status == "loaded"
+
+
+@pytest.mark.parametrize(
+    ("module", "declared"),
+    [("forge_fixture_api2", "was built for plugin API 2"), ("forge_fixture_noapi", "declares no FORGE_PLUGIN_API")],
+)
+def test_incompatible_api_is_refused_naming_supported_versions(module: str, declared: str) -> None:
+    reg = registry_of(ep("old", module), ep("good", "forge_fixture_good"))
+    info = reg.plugins[0]
+    assert info.status == "incompatible"
+    supported = ", ".join(map(str, sorted(SUPPORTED_PLUGIN_APIS)))
+    assert declared in (info.error or "")
+    assert f"supports plugin API {supported}" in (info.error or "")
+    assert reg.plugins[1].status == "loaded"
+    assert [s.name for s in reg.list("model")] == ["good.plain", "good.tiny"]
+
+
+def test_boolean_api_version_is_not_taken_for_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "forge_fixture_boolapi.py").write_text("FORGE_PLUGIN_API = True\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = registry_of(ep("boolapi", "forge_fixture_boolapi"))
+    assert reg.plugins[0].status == "incompatible"
+
+
+@pytest.mark.parametrize(
+    ("module", "needle"),
+    [
+        ("forge_fixture_misspelt", "unknown hook(s) forge_register_model;"),
+        ("forge_fixture_badsig", "invalid hook implementation"),
+    ],
+)
+def test_malformed_hooks_fail_that_plugin_only(module: str, needle: str) -> None:
+    reg = registry_of(ep("bad", module), ep("good", "forge_fixture_good"))
+    bad, good = reg.plugins
+    assert bad.status == "failed" and needle in (bad.error or "")
+    assert good.status == "loaded"
+    assert [s.name for s in reg.list("loss")] == ["good.l1"]
+
+
+def test_duplicate_entry_point_names() -> None:
+    reg = registry_of(ep("tiny", "forge_fixture_good"), ep("tiny", "forge_fixture_other"))
+    first, second = reg.plugins
+    assert first.status == "loaded"
+    assert second.status == "failed" and "entry point name 'tiny' is already taken" in (second.error or "")
+    assert "forge_fixture_other" not in sys.modules
+    assert {s.provider for s in reg.list()} == {"tiny"}
+
+
+def test_same_module_under_two_names_is_loaded_once() -> None:
+    reg = registry_of(ep("a", "forge_fixture_good"), ep("b", "forge_fixture_good"))
+    a, b = reg.plugins
+    assert a.status == "loaded"
+    assert b.status == "failed" and "already loaded as plugin 'a'" in (b.error or "")
+
+
+def test_duplicate_component_names_fail_the_plugin() -> None:
+    reg = registry_of(ep("dupes", "forge_fixture_dupes"), ep("good", "forge_fixture_good"))
+    dupes = reg.plugins[0]
+    assert dupes.status == "failed" and "model:dupes.twice" in (dupes.error or "")
+    assert reg.plugins[1].status == "loaded"
+
+
+def test_failures_are_logged_as_warnings() -> None:
+    out = io.StringIO()
+    flog.configure(fmt="json", level="warning", stream=out)
+    try:
+        registry_of(ep("broken", "forge_fixture_broken_import")).load()
+    finally:
+        flog.configure(fmt="console", level="info")
+    event = json.loads(out.getvalue().splitlines()[0])
+    assert event["event"] == "plugin_failed" and event["plugin"] == "broken" and event["level"] == "warning"
+
+
+def test_trace_logs_every_hook_call_with_implementations_and_results() -> None:
+    settings = PluginSettings.from_env({"FORGE_TRACE_PLUGINS": "1"})
+    assert settings.trace
+    out = io.StringIO()
+    flog.configure(fmt="json", level="info", stream=out)
+    try:
+        reg = Registry(
+            settings, entry_points=[ep("good", "forge_fixture_good"), ep("raises", "forge_fixture_hook_raises")]
+        )
+        reg.load()
+    finally:
+        flog.configure(fmt="console", level="info")
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    calls = [e for e in events if e["event"] == "hook_call"]
+    results = [e for e in events if e["event"] == "hook_result"]
+    assert {"hook": "forge_register_models", "implementations": ["good"]}.items() <= calls[0].items()
+    assert {(e["hook"], tuple(e["implementations"])) for e in calls} >= {
+        ("forge_register_models", ("good",)),
+        ("forge_register_losses", ("good",)),
+        ("forge_register_models", ("raises",)),
+    }
+    ok = [e for e in results if e["hook"] == "forge_register_losses" and e["implementations"] == ["good"]]
+    assert ok and ok[0]["result"] == "[]" and ok[0]["error"] is None  # pluggy drops None results
+    registered = [(e["plugin"], e["kind"], e["name"], e["builder"]) for e in events if e["event"] == "hook_register"]
+    assert ("good", "loss", "good.l1", "forge_fixture_impl:build_l1") in registered
+    assert ("raises", "model", "raises.half", "forge_fixture_impl:build_tiny") in registered
+    failed = [e for e in results if e["implementations"] == ["raises"] and e["hook"] == "forge_register_models"]
+    assert failed and "RuntimeError: registration exploded" in failed[0]["error"]
+
+
+def test_no_trace_without_the_flag() -> None:
+    out = io.StringIO()
+    flog.configure(fmt="json", level="debug", stream=out)
+    try:
+        registry_of(ep("good", "forge_fixture_good")).load()
+    finally:
+        flog.configure(fmt="console", level="info")
+    assert "hook_call" not in out.getvalue()
+
+
+def test_plugin_info_json_is_serialisable() -> None:
+    reg = registry_of(ep("good", "forge_fixture_good"), ep("broken", "forge_fixture_broken_import"))
+    data = json.loads(json.dumps([i.to_json() for i in reg.plugins]))
+    assert data[0]["name"] == "good" and data[0]["api_version"] == 1 and data[0]["module"] == "forge_fixture_good"
+    assert data[1]["status"] == "failed" and data[1]["api_version"] is None

@@ -1,0 +1,65 @@
+"""The run directory: step log, checkpoint lookup with corruption fallback, config hash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from forge.core.errors import CheckpointError
+from forge.core.run import RunDir, config_hash, find_checkpoint
+from forge.core.trainer.config import CheckpointConfig, EMAConfig, TrainerConfig
+from forge.core.trainer.trainer import Trainer
+
+
+def _train(run_dir: Path) -> nn.Module:
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(8, 4, generator=g), torch.randint(0, 2, (8,), generator=g)) for _ in range(3)]
+    cfg = TrainerConfig(
+        max_epochs=3,
+        val_every_n_epochs=None,
+        ema=EMAConfig(decay=0.5),
+        checkpoint=CheckpointConfig(every_n_epochs=1, keep_last=3, monitor=None, keep_best=0),
+    )
+    Trainer(cfg, run_dir=run_dir).fit(
+        model, batches, loss_fn=nn.CrossEntropyLoss(), optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=0.1)
+    )
+    return model
+
+
+def test_step_log_round_trips(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    run.log_step({"step": 1, "train/loss": 0.5})
+    run.log_step({"step": 2, "train/loss": 0.25})
+    run.close()
+    assert RunDir(tmp_path).read_log() == [{"step": 1, "train/loss": 0.5}, {"step": 2, "train/loss": 0.25}]
+
+
+def test_last_checkpoint_holds_final_weights_and_ema(tmp_path: Path) -> None:
+    model = _train(tmp_path)
+    ckpt = find_checkpoint(tmp_path, "last")
+    assert ckpt.manifest["trainer"]["global_step"] == 9
+    for k, v in model.state_dict().items():
+        assert torch.equal(ckpt.groups["model"][k], v)
+    assert set(ckpt.groups["callbacks"]["ema"]["weights"]) == {"weight", "bias"}
+    assert {"model", "optimizer", "rng", "callbacks"} <= set(ckpt.groups)
+
+
+def test_corrupted_newest_checkpoint_falls_back_to_previous(tmp_path: Path) -> None:
+    _train(tmp_path)
+    newest = tmp_path / "checkpoints" / "step-000009" / "model.safetensors"
+    newest.write_bytes(newest.read_bytes()[:-8])
+    assert find_checkpoint(tmp_path, "last").manifest["trainer"]["global_step"] == 6
+    with pytest.raises(CheckpointError):
+        find_checkpoint(tmp_path / "checkpoints" / "step-000009")
+    with pytest.raises(CheckpointError, match="no such run"):
+        find_checkpoint(tmp_path / "nope")
+
+
+def test_config_hash_is_order_independent() -> None:
+    assert config_hash({"a": 1, "b": {"c": 2}}) == config_hash({"b": {"c": 2}, "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})

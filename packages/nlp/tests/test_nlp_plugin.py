@@ -1,0 +1,37 @@
+"""forge-nlp's registrations: discoverable without torch, and every component conforms."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from forge.core.registry import ComponentSpec, registry
+from forge.core.testing import check_component, components_of
+
+
+def test_registers_the_tokenizer_and_the_corpus() -> None:
+    names = {(s.kind, s.name) for s in components_of("nlp")}
+    assert names == {("transform", "nlp.byte_tokenizer"), ("dataset", "nlp.stdlib_text")}
+
+
+@pytest.mark.parametrize("spec", components_of("nlp"), ids=lambda s: s.name)
+def test_component_conforms(spec: ComponentSpec) -> None:
+    check_component(spec)
+
+
+def test_built_tokenizer_uses_overrides() -> None:
+    tok = registry.build("transform", "nlp.byte_tokenizer", add_eos=True)
+    assert tok.encode("a") == [97, tok.eos_id]
+
+
+def test_listing_imports_no_torch() -> None:
+    code = (
+        "import sys; from forge.core.registry import registry; "
+        "assert any(s.provider == 'nlp' for s in registry.list()); "
+        "import forge.nlp; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    env = {**os.environ, "FORGE_LOAD_PLUGINS": "nlp", "FORGE_STRICT_PLUGINS": "1"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -1,0 +1,3 @@
+"""forge-acme: a third-party forge plugin (a gated MLP and a Huber loss)."""
+
+__version__ = "1.2.0"

@@ -1,0 +1,21 @@
+"""forge-acme's own tests: forge's conformance kit on every component the plugin registers."""
+
+from __future__ import annotations
+
+import pytest
+
+from forge.core import registry
+from forge.core.registry import ComponentSpec
+from forge.core.testing import check_component, components_of
+
+
+@pytest.mark.parametrize("spec", components_of("acme"), ids=lambda s: s.name)
+def test_component_conforms(spec: ComponentSpec) -> None:
+    check_component(spec)
+
+
+def test_huber_delta() -> None:
+    import torch
+
+    loss = registry.build("loss", "acme.huber", delta=0.5)
+    assert float(loss(torch.tensor([2.0]), torch.tensor([0.0]))) == pytest.approx(0.5 * (2.0 - 0.25))
