@@ -56,7 +56,8 @@ def check_config_roundtrip(spec: ComponentSpec, *, reg: Registry | None = None) 
     cls = reg.config_class(spec)
     if cls is None or _required_fields(spec, cls):
         return None
-    config = reg.make_config(spec.kind, spec.name)
+    overrides = {"num_classes": 3} if spec.kind == "metric" and _has_field(cls, "num_classes") else {}
+    config = reg.make_config(spec.kind, spec.name, overrides)
     data = cfg.unstructure(config)
     again: Any = cfg.structure(data, cls)
     if again != config:
@@ -73,6 +74,10 @@ def check_config_roundtrip(spec: ComponentSpec, *, reg: Registry | None = None) 
 
 def _required_fields(spec: ComponentSpec, cls: type) -> list[str]:
     return [f.name for f in cfg.describe(cls, spec.defaults) if f.required]
+
+
+def _has_field(cls: type | None, name: str) -> bool:
+    return cls is not None and any(f.name == name for f in cfg.describe(cls))
 
 
 def _as_args(example: Any) -> tuple[Any, ...]:
@@ -163,6 +168,7 @@ def check_component(spec: ComponentSpec, *, reg: Registry | None = None) -> None
     Models get :func:`check_model`; recipes must resolve to an existing file; every other kind gets
     the config round-trip and must build from its default config, unless its config has required
     fields (a dataset's path, say), in which case only the config class is checked to import.
+    Metrics with a ``num_classes`` field are checked as a 3-class problem.
     """
     reg = reg or registry
     if spec.kind == "model":
@@ -174,7 +180,9 @@ def check_component(spec: ComponentSpec, *, reg: Registry | None = None) -> None
         if cls is not None and _required_fields(spec, cls):
             return  # needs user input (a path, say) to build; its config class at least imports
         check_config_roundtrip(spec, reg=reg)
+        # a metric's class count comes from the dataset at run time; check it as a 3-class problem
+        overrides = {"num_classes": 3} if spec.kind == "metric" and _has_field(cls, "num_classes") else {}
         try:
-            reg.build(spec.kind, spec.name)
+            reg.build(spec.kind, spec.name, **overrides)
         except TypeError as exc:  # builder needs arguments a default build cannot give
             raise ConformanceError(f"{spec.kind} {spec.name}: does not build from its default config: {exc}") from exc

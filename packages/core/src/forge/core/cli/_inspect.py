@@ -23,6 +23,10 @@ def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _plural(kind: str, n: int) -> str:
+    return kind if n == 1 else kind + ("es" if kind.endswith("s") else "s")
+
+
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins_command(as_json: bool) -> None:
@@ -35,7 +39,7 @@ def plugins_command(as_json: bool) -> None:
         return
     rows = []
     for i in infos:
-        registers = ", ".join(f"{len(v)} {k if len(v) == 1 else (k + 'es' if k.endswith('s') else k + 's')}" for k, v in sorted(i.components.items()))
+        registers = ", ".join(f"{len(v)} {_plural(k, len(v))}" for k, v in sorted(i.components.items()))
         rows.append((i.name, i.distribution, i.version, str(i.api_version or "-"), i.status, registers or "-"))
     click.echo(_table(rows, ("plugin", "distribution", "version", "api", "status", "registers")))
     for i in infos:
@@ -146,7 +150,8 @@ def config_show(file: Path, overrides: tuple[str, ...], fmt: str | None, output:
 
         recipe = Recipe.from_dict(data, source=str(file))
         # at run time num_classes comes from the dataset; here only the model section can tell it
-        recipe = recipe.with_num_classes(recipe.model.params.get("num_classes") or recipe.data.params.get("num_classes"))
+        classes = recipe.model.params.get("num_classes") or recipe.data.params.get("num_classes")
+        recipe = recipe.with_num_classes(classes)
         recipe.validate()
         data = recipe.to_dict()
     if output is not None:
