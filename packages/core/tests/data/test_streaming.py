@@ -1,0 +1,91 @@
+"""Streaming readers: JSONL, CSV and safetensors shards; UTF-8 policy; errors naming file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from forge.core.data.configs import JsonlTextConfig
+from forge.core.data.streaming import (
+    CsvStream,
+    JsonlStream,
+    SafetensorsShardStream,
+    build_jsonl_text,
+    write_jsonl_shards,
+    write_safetensors_shards,
+)
+from forge.core.errors import DataError
+
+
+def test_jsonl_round_trip_with_unicode_and_nfc(tmp_path: Path) -> None:
+    records = [{"text": "cafe\u0301 \U0001f600", "label": i} for i in range(5)]
+    paths = write_jsonl_shards(records, tmp_path, shard_size=2)
+    assert len(paths) == 3
+    out = list(JsonlStream(paths, keys=("text", "label"), normalize="NFC"))
+    assert out == [("caf\u00e9 \U0001f600", i) for i in range(5)]
+
+
+def test_jsonl_bad_utf8_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"text": "ok"}\n{"text": "\xff"}\n')
+    with pytest.raises(DataError, match=r"bad.jsonl, line 2: invalid UTF-8 at byte 10"):
+        list(JsonlStream([path]))
+    assert [r["text"] for r in JsonlStream([path], errors="replace")] == ["ok", "\ufffd"]
+
+
+def test_jsonl_bad_json_and_missing_key(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n\n{oops\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"x.jsonl, line 3: invalid JSON"):
+        list(JsonlStream([path]))
+    with pytest.raises(DataError, match=r"line 1: missing key\(s\) \['b'\]"):
+        list(JsonlStream([path], keys=("b",)))
+
+
+def test_glob_and_missing_files(tmp_path: Path) -> None:
+    write_jsonl_shards([{"a": 1}] * 3, tmp_path, shard_size=1)
+    assert len(JsonlStream([str(tmp_path / "*.jsonl")]).files) == 3
+    with pytest.raises(DataError, match="no file matches"):
+        JsonlStream([str(tmp_path / "*.csv")])
+
+
+def test_csv_stream_converts_declared_columns(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('x,name,y\n1.5,"a, b",2\n2.5,"multi\nline",3\n', encoding="utf-8")
+    rows = list(CsvStream([path], columns={"x": "float", "y": "int", "name": "str"}))
+    assert rows == [(1.5, 2, "a, b"), (2.5, 3, "multi\nline")]
+    path.write_text("x,y\nnan?,1\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"t.csv, row 2, column 'y'|row 2, column 'x'"):
+        list(CsvStream([path], columns={"y": "int", "x": "int"}))
+
+
+def test_safetensors_shards_lazy_rows(tmp_path: Path) -> None:
+    inputs = torch.arange(22, dtype=torch.float32).reshape(11, 2)
+    paths = write_safetensors_shards({"input": inputs, "target": torch.arange(11)}, tmp_path, shard_size=4)
+    stream = SafetensorsShardStream(paths)
+    rows = list(stream)
+    assert len(rows) == 11 and torch.equal(rows[5][0], inputs[5]) and int(rows[5][1]) == 5
+    stream.configure(rank=1, world_size=2, batch_size=1)
+    assert [int(t) for _, t in stream] == list(range(1, 11, 2))
+
+
+def test_safetensors_shard_missing_key(tmp_path: Path) -> None:
+    paths = write_safetensors_shards({"input": torch.zeros(3, 1)}, tmp_path, shard_size=3)
+    with pytest.raises(DataError, match=r"lacks tensor\(s\) \['target'\]"):
+        list(SafetensorsShardStream(paths))
+
+
+def test_jsonl_text_builder_scrubs_and_records_lineage(tmp_path: Path) -> None:
+    train = write_jsonl_shards(
+        [{"text": f"mail me at u{i}@example.com", "label": i % 2} for i in range(6)], tmp_path / "tr", shard_size=4
+    )
+    splits = build_jsonl_text(JsonlTextConfig(train=[str(p) for p in train], scrub_pii=True, shuffle_buffer=2))
+    assert isinstance(splits.train, JsonlStream)
+    assert sorted(splits.train) == sorted([("mail me at <EMAIL>", i % 2) for i in range(6)])
+    record = splits.lineage()
+    assert record["splits"]["train"] == {"kind": "iterable", "size": None}
+    assert record["extra"]["pipeline"]["params"]["transforms"][0]["name"] == "core.pii_scrub"
+    again = build_jsonl_text(JsonlTextConfig(train=[str(p) for p in train]))
+    assert again.info.fingerprint == splits.info.fingerprint
