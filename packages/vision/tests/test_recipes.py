@@ -46,9 +46,24 @@ def test_imagenet_recipe_scales_lr_with_batch() -> None:
     opt = recipe["optimizer"]
     assert opt["momentum"] == 0.9 and opt["weight_decay"] == 1e-4
     assert opt["lr"] == pytest.approx(0.1 * 1024 / 256)
-    assert recipe["loss"]["label_smoothing"] == 0.1 and recipe["trainer"]["max_epochs"] == 90
+    assert recipe["loss"]["label_smoothing"] is True and recipe["trainer"]["max_epochs"] == 90
+    assert recipe["scheduler"]["warmup_steps"] == 5 * round(1_281_167 / 1024)
 
 
 def test_unknown_recipe_raises() -> None:
     with pytest.raises(KeyError, match="shipped"):
         recipe_text("mnist")
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_recipe_validates_against_the_registered_components(name: str) -> None:
+    from forge.core.recipe import load_recipe
+
+    recipe = load_recipe(f"vision/{name}")
+    recipe = recipe.with_num_classes(recipe.model.params.get("num_classes"))
+    recipe.validate()
+    resolved = recipe.to_dict()
+    assert resolved["model"]["name"] == recipe.model.name
+    if name == "shapes":
+        assert resolved["batch_transform"]["name"] == "vision.mixup"
+        assert resolved["batch_transform"]["alpha"] == 0.2

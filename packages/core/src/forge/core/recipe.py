@@ -79,6 +79,7 @@ _TOP_KEYS = (
     "loss",
     "optimizer",
     "scheduler",
+    "batch_transform",
     "metrics",
     "trainer",
 )
@@ -169,6 +170,7 @@ class Recipe:
         description: Free text.
         model, data, loss, optimizer: The component sections.
         scheduler: The scheduler section, or None.
+        batch_transform: A transform applied to whole training batches (mixup, cutmix), or None.
         metrics: Metric sections.
         loader: Loader settings (fields of ``LoaderConfig``) taken from ``[data]``.
         trainer: The trainer config (``seed`` and ``mode`` folded in).
@@ -183,6 +185,7 @@ class Recipe:
     loss: ComponentRef
     optimizer: ComponentRef
     scheduler: ComponentRef | None
+    batch_transform: ComponentRef | None
     metrics: tuple[ComponentRef, ...]
     loader: Mapping[str, Any]
     trainer: TrainerConfig
@@ -214,6 +217,7 @@ class Recipe:
         optimizer = _section(data, "optimizer", "optimizer")
         assert model is not None and data_ref is not None and loss is not None and optimizer is not None
         scheduler = _section(data, "scheduler", "scheduler", required=False)
+        batch_transform = _section(data, "batch_transform", "transform", required=False)
         raw_metrics = data.get("metrics", [])
         if isinstance(raw_metrics, (str, Mapping)):
             raw_metrics = [raw_metrics]
@@ -238,6 +242,7 @@ class Recipe:
             loss=loss,
             optimizer=optimizer,
             scheduler=scheduler,
+            batch_transform=batch_transform,
             metrics=metrics,
             loader=loader,
             trainer=trainer,
@@ -258,8 +263,7 @@ class Recipe:
     def components(self) -> list[ComponentRef]:
         """Every component section, in build order."""
         out = [self.data, self.model, self.loss, self.optimizer]
-        if self.scheduler is not None:
-            out.append(self.scheduler)
+        out += [ref for ref in (self.scheduler, self.batch_transform) if ref is not None]
         return [*out, *self.metrics]
 
     def validate(self) -> None:
@@ -299,7 +303,12 @@ class Recipe:
                 return ref
             return attrs.evolve(ref, params={**ref.params, "num_classes": num_classes})
 
-        return attrs.evolve(self, model=fill(self.model), metrics=tuple(fill(m) for m in self.metrics))
+        return attrs.evolve(
+            self,
+            model=fill(self.model),
+            batch_transform=fill(self.batch_transform) if self.batch_transform is not None else None,
+            metrics=tuple(fill(m) for m in self.metrics),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved recipe (every default filled in), as written to ``config.json``."""
@@ -319,6 +328,8 @@ class Recipe:
         }
         if self.scheduler is not None:
             out["scheduler"] = self.scheduler.resolved()
+        if self.batch_transform is not None:
+            out["batch_transform"] = self.batch_transform.resolved()
         return out
 
     def build_model(self) -> nn.Module:
@@ -457,6 +468,10 @@ def _execute(recipe: Recipe, run: RunDir, *, resume: bool) -> RunResult:
     optimizer = recipe.optimizer.build()
     scheduler = recipe.scheduler.build() if recipe.scheduler is not None else None
     train, val, test = build_loaders(recipe, splits)
+    if recipe.batch_transform is not None:
+        from forge.core.data.loader import BatchTransformLoader
+
+        train = BatchTransformLoader(train, recipe.batch_transform.build(), seed=recipe.seed)
     trainer = Trainer(recipe.trainer, run_dir=run)
     try:
         fit = trainer.fit(

@@ -19,7 +19,7 @@ from forge.core.data.seeding import WorkerSeeder, derive_seed
 from forge.core.data.sharding import ResumableSampler, ShardedIterableDataset
 from forge.core.errors import ConfigError, DataError
 
-__all__ = ["ForgeDataLoader", "ResolvedLoaderSettings", "build_loader", "resolve_settings"]
+__all__ = ["BatchTransformLoader", "ForgeDataLoader", "ResolvedLoaderSettings", "build_loader", "resolve_settings"]
 
 
 def _cpu_count() -> int:
@@ -233,3 +233,51 @@ def build_loader(
             epoch=epoch,
         )
     return ForgeDataLoader(dataset, epoch=epoch, seed=seed, rank=rank, **kwargs)
+
+
+class BatchTransformLoader:
+    """Apply a batch-level transform (mixup, cutmix...) to every batch of a training loader.
+
+    ``transform(inputs, targets, generator=g)`` must return ``(inputs, targets)``. Its generator is
+    reseeded from ``(seed, epoch, samples consumed before this batch)`` for every batch, so a run
+    resumed mid-epoch draws exactly the augmentation an uninterrupted run would. The wrapper passes
+    ``set_epoch``, ``state_dict`` and ``load_state_dict`` through to the wrapped loader.
+
+    Args:
+        loader: The training loader; a :class:`ForgeDataLoader` gives resume-exact draws.
+        transform: The batch transform.
+        seed: Root seed of the draws.
+    """
+
+    def __init__(self, loader: Any, transform: Any, *, seed: int) -> None:
+        self.loader, self.transform, self.seed = loader, transform, seed
+        self._epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start ``epoch`` (passed to the wrapped loader)."""
+        self._epoch = epoch
+        if hasattr(self.loader, "set_epoch"):
+            self.loader.set_epoch(epoch)
+
+    def state_dict(self) -> dict[str, int]:
+        """The wrapped loader's position."""
+        state: dict[str, int] = self.loader.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Resume the wrapped loader at ``state``."""
+        self.loader.load_state_dict(state)
+        self._epoch = state["epoch"]
+
+    def __iter__(self) -> Iterator[Any]:
+        position = getattr(self.loader, "state_dict", None)
+        generator = torch.Generator()
+        for count, batch in enumerate(self.loader):
+            # the position after this batch is unique within the epoch and the same after a resume
+            where = position()["index"] if position is not None else count
+            generator.manual_seed(derive_seed(self.seed, "batch_transform", self._epoch, where))
+            inputs, targets = batch
+            yield self.transform(inputs, targets, generator=generator)

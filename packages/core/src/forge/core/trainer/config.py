@@ -160,6 +160,9 @@ class TrainerConfig:
         None, help="Treat a missing monitored metric or validation split as an error; None follows mode."
     )
     log_level: LogLevel | None = field(None, help="Console log verbosity; None follows mode.")
+    channels_last: bool = field(
+        False, help="Keep the model and 4-D float input batches in channels_last memory format (faster CNNs on GPUs)."
+    )
     gradient_checkpointing: bool = field(
         False, help="Ask the model to recompute activations in backward (models that support it)."
     )

@@ -258,16 +258,22 @@ class Trainer:
 
     def _prepare_model(self, model: nn.Module) -> nn.Module:
         if self.config.gradient_checkpointing:
+            # forge models expose set_gradient_checkpointing(bool); Hugging Face-style ones an enable method
+            setter = getattr(model, "set_gradient_checkpointing", None)
             enable = getattr(model, "enable_gradient_checkpointing", None) or getattr(
                 model, "gradient_checkpointing_enable", None
             )
-            if enable is None:
-                msg = f"trainer.gradient_checkpointing: {type(model).__name__} has no enable_gradient_checkpointing()"
+            if setter is not None:
+                setter(True)
+            elif enable is not None:
+                enable()
+            else:
+                msg = f"trainer.gradient_checkpointing: {type(model).__name__} has no set_gradient_checkpointing()"
                 if self.settings.strict_validation:
                     raise ConfigError(msg)
                 _log.warning("gradient_checkpointing_unsupported", model=type(model).__name__)
-            else:
-                enable()
+        if self.config.channels_last:
+            model = model.to(memory_format=torch.channels_last)
         prepared: nn.Module = self.accelerator.prepare_model(model)
         if self.config.compile != "off":
             compiled: nn.Module = torch.compile(prepared, mode=self.config.compile)  # type: ignore[assignment]  # compile returns a callable module wrapper
@@ -506,6 +512,8 @@ class Trainer:
     def _to_device(self, batch: Any) -> Any:
         dev = self._device
         if isinstance(batch, torch.Tensor):
+            if self.config.channels_last and batch.dim() == 4 and batch.is_floating_point():
+                return batch.to(dev, memory_format=torch.channels_last, non_blocking=True)
             return batch if batch.device == dev else batch.to(dev, non_blocking=True)
         if isinstance(batch, (tuple, list)):
             return type(batch)(self._to_device(b) for b in batch)
