@@ -273,7 +273,7 @@ class Trainer:
                     raise ConfigError(msg)
                 _log.warning("gradient_checkpointing_unsupported", model=type(model).__name__)
         if self.config.channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch documents memory_format; its stubs omit it
         prepared: nn.Module = self.accelerator.prepare_model(model)
         if self.config.compile != "off":
             compiled: nn.Module = torch.compile(prepared, mode=self.config.compile)  # type: ignore[assignment]  # compile returns a callable module wrapper
