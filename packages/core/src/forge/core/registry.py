@@ -154,8 +154,15 @@ class Registry:
                     raise RegistryError(f"{_kind} name {short!r}: must be non-empty without '.' or '/'")
                 if settings.trace:
                     # register() returns nothing, so the hook's result proper is what it registered
-                    _trace_log().info("hook_register", hook=KINDS[_kind], plugin=name, kind=_kind,
-                                      name=f"{name}.{short}", builder=builder, config=config)
+                    _trace_log().info(
+                        "hook_register",
+                        hook=KINDS[_kind],
+                        plugin=name,
+                        kind=_kind,
+                        name=f"{name}.{short}",
+                        builder=builder,
+                        config=config,
+                    )
                 pending.append(
                     ComponentSpec(
                         kind=_kind,

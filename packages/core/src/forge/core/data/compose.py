@@ -19,7 +19,7 @@ from __future__ import annotations
 import abc
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from forge.core.config import structure, unstructure
 from forge.core.data.configs import ComposeConfig
@@ -39,6 +39,9 @@ BUILTIN_TRANSFORMS: Mapping[str, tuple[str, str]] = {
         "forge.core.data.configs:RandomHorizontalFlipConfig",
     ),
 }
+
+
+C = TypeVar("C")
 
 
 class Transform(abc.ABC):
@@ -62,6 +65,27 @@ class Transform(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
+
+
+def config_from_args(name: str, config_class: type[C], config: C | None, params: Mapping[str, Any]) -> C:
+    """The config a transform's constructor was given: a config object, or keyword parameters.
+
+    Transforms take ``Transform(config)`` or ``Transform(**params)``; this resolves either form.
+
+    Raises:
+        ConfigError: both forms were given, the object has the wrong type, or the parameters are invalid
+            (named after the transform ``name``).
+    """
+    if config is None:
+        try:
+            return config_class(**params)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    if params:
+        raise ConfigError(f"{name}: give either a config object or keyword parameters, not both")
+    if not isinstance(config, config_class):
+        raise ConfigError(f"{name}: expected a {config_class.__name__}, got {type(config).__name__}")
+    return config
 
 
 def _import(ref: str) -> Any:

@@ -41,7 +41,8 @@ class CrossEntropyConfig:
     reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
     label_smoothing: bool = field(False, help="Smooth the targets towards uniform.")
     smoothing_epsilon: float = field(
-        0.1, help="Probability mass spread over all classes when label_smoothing is on.",
+        0.1,
+        help="Probability mass spread over all classes when label_smoothing is on.",
         validator=[v.ge(0.0), v.le(1.0)],
     )
     ignore_index: int = field(-100, help="Target value that contributes nothing (e.g. padding).")
@@ -51,12 +52,12 @@ class CrossEntropyConfig:
 class WeightedCrossEntropyConfig:
     """Cross-entropy with a weight per class (for imbalanced data); 'mean' is the weighted mean."""
 
-    class_weights: tuple[float, ...] = field(help="One non-negative weight per class.",
-                                             validator=_non_empty_positive)
+    class_weights: tuple[float, ...] = field(help="One non-negative weight per class.", validator=_non_empty_positive)
     reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
     label_smoothing: bool = field(False, help="Smooth the targets towards uniform.")
     smoothing_epsilon: float = field(
-        0.1, help="Probability mass spread over all classes when label_smoothing is on.",
+        0.1,
+        help="Probability mass spread over all classes when label_smoothing is on.",
         validator=[v.ge(0.0), v.le(1.0)],
     )
     ignore_index: int = field(-100, help="Target value that contributes nothing (e.g. padding).")
@@ -66,8 +67,7 @@ class WeightedCrossEntropyConfig:
 class FocalLossConfig:
     """Focal loss (Lin et al., 2017): cross-entropy down-weighting easy examples by (1 - p_t)^gamma."""
 
-    gamma: float = field(2.0, help="Focusing parameter; 0 gives (alpha-weighted) cross-entropy.",
-                         validator=v.ge(0.0))
+    gamma: float = field(2.0, help="Focusing parameter; 0 gives (alpha-weighted) cross-entropy.", validator=v.ge(0.0))
     alpha: float | None = field(
         None,
         help="Class balance: binary, the weight of positives (negatives get 1 - alpha); multiclass, "
@@ -75,11 +75,13 @@ class FocalLossConfig:
         validator=v.optional([v.ge(0.0), v.le(1.0)]),
     )
     class_alpha: tuple[float, ...] | None = field(
-        None, help="Multiclass only: one alpha per class (instead of alpha).",
+        None,
+        help="Multiclass only: one alpha per class (instead of alpha).",
         validator=v.optional(_non_empty_positive),
     )
     task: Literal["multiclass", "binary"] = field(
-        "multiclass", help="'multiclass' (softmax over classes) or 'binary' (sigmoid per logit).",
+        "multiclass",
+        help="'multiclass' (softmax over classes) or 'binary' (sigmoid per logit).",
         validator=v.in_(("multiclass", "binary")),
     )
     reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
@@ -119,9 +121,11 @@ class HuberConfig:
 class DistillationConfig:
     """Knowledge distillation (Hinton et al., 2015): soft teacher targets plus hard labels."""
 
-    temperature: float = field(4.0, help="Softmax temperature of both teacher and student.",
-                               validator=v.gt(0.0))
-    alpha: float = field(0.5, help="Weight of the soft (teacher) term; 1 - alpha weights the hard labels.",
-                         validator=[v.ge(0.0), v.le(1.0)])
+    temperature: float = field(4.0, help="Softmax temperature of both teacher and student.", validator=v.gt(0.0))
+    alpha: float = field(
+        0.5,
+        help="Weight of the soft (teacher) term; 1 - alpha weights the hard labels.",
+        validator=[v.ge(0.0), v.le(1.0)],
+    )
     reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
     ignore_index: int = field(-100, help="Hard-label value that contributes nothing to the hard term.")

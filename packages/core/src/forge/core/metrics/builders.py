@@ -61,7 +61,9 @@ def build_accuracy(config: AccuracyConfig) -> Metric:
     if config.task != "binary":
         kwargs["average"] = config.average
     metric: Metric = torchmetrics.Accuracy(
-        **kwargs, threshold=config.threshold, ignore_index=config.ignore_index,
+        **kwargs,
+        threshold=config.threshold,
+        ignore_index=config.ignore_index,
         sync_on_compute=config.sync_on_compute,
     )
     return metric
@@ -73,7 +75,9 @@ def build_f1(config: F1Config) -> Metric:
     if config.task != "binary":
         kwargs["average"] = config.average
     metric: Metric = torchmetrics.F1Score(
-        **kwargs, threshold=config.threshold, ignore_index=config.ignore_index,
+        **kwargs,
+        threshold=config.threshold,
+        ignore_index=config.ignore_index,
         sync_on_compute=config.sync_on_compute,
     )
     return metric
@@ -107,7 +111,10 @@ def build_calibration_error(config: CalibrationErrorConfig) -> Metric:
     """Build a calibration-error metric (``torchmetrics.CalibrationError``)."""
     kwargs = _task_kwargs(config.task, config.num_classes, None)
     metric: Metric = torchmetrics.CalibrationError(
-        **kwargs, n_bins=config.n_bins, norm=config.norm, ignore_index=config.ignore_index,
+        **kwargs,
+        n_bins=config.n_bins,
+        norm=config.norm,
+        ignore_index=config.ignore_index,
         sync_on_compute=config.sync_on_compute,
     )
     return metric

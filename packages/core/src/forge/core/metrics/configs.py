@@ -47,11 +47,11 @@ class AccuracyConfig:
     task: Task = field("multiclass", help="'binary', 'multiclass' or 'multilabel'.", validator=v.in_(_TASKS))
     num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
     num_labels: int | None = field(None, help="Number of labels (multilabel).", validator=v.optional(v.ge(1)))
-    average: Average = field("micro", help="'micro', 'macro', 'weighted' or 'none' (per class).",
-                             validator=v.in_(_AVERAGES))
+    average: Average = field(
+        "micro", help="'micro', 'macro', 'weighted' or 'none' (per class).", validator=v.in_(_AVERAGES)
+    )
     threshold: float = field(0.5, help="Probability threshold for binary and multilabel predictions.")
-    top_k: int = field(1, help="Multiclass: correct if the target is among the k highest scores.",
-                       validator=v.ge(1))
+    top_k: int = field(1, help="Multiclass: correct if the target is among the k highest scores.", validator=v.ge(1))
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 
@@ -66,8 +66,9 @@ class F1Config:
     task: Task = field("multiclass", help="'binary', 'multiclass' or 'multilabel'.", validator=v.in_(_TASKS))
     num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
     num_labels: int | None = field(None, help="Number of labels (multilabel).", validator=v.optional(v.ge(1)))
-    average: Average = field("macro", help="'micro', 'macro', 'weighted' or 'none' (per class).",
-                             validator=v.in_(_AVERAGES))
+    average: Average = field(
+        "macro", help="'micro', 'macro', 'weighted' or 'none' (per class).", validator=v.in_(_AVERAGES)
+    )
     threshold: float = field(0.5, help="Probability threshold for binary and multilabel predictions.")
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
@@ -80,15 +81,15 @@ class F1Config:
 class AUROCConfig:
     """Area under the ROC curve, computed exactly on every accumulated score."""
 
-    task: Task = field("binary", help="'binary', 'multiclass' (one-vs-rest) or 'multilabel'.",
-                       validator=v.in_(_TASKS))
+    task: Task = field("binary", help="'binary', 'multiclass' (one-vs-rest) or 'multilabel'.", validator=v.in_(_TASKS))
     num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
     num_labels: int | None = field(None, help="Number of labels (multilabel).", validator=v.optional(v.ge(1)))
     average: Literal["micro", "macro", "weighted", "none"] = field(
         "macro", help="How per-class areas combine ('micro' for multilabel only).", validator=v.in_(_AVERAGES)
     )
-    max_fpr: float | None = field(None, help="Binary: partial AUC up to this false-positive rate.",
-                                  validator=v.optional([v.gt(0.0), v.le(1.0)]))
+    max_fpr: float | None = field(
+        None, help="Binary: partial AUC up to this false-positive rate.", validator=v.optional([v.gt(0.0), v.le(1.0)])
+    )
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 
@@ -100,8 +101,7 @@ class AUROCConfig:
 class AveragePrecisionConfig:
     """Average precision (area under the precision-recall curve, step-wise as scikit-learn)."""
 
-    task: Task = field("binary", help="'binary', 'multiclass' (one-vs-rest) or 'multilabel'.",
-                       validator=v.in_(_TASKS))
+    task: Task = field("binary", help="'binary', 'multiclass' (one-vs-rest) or 'multilabel'.", validator=v.in_(_TASKS))
     num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
     num_labels: int | None = field(None, help="Number of labels (multilabel).", validator=v.optional(v.ge(1)))
     average: Average = field("macro", help="How per-class values combine.", validator=v.in_(_AVERAGES))
@@ -116,12 +116,14 @@ class AveragePrecisionConfig:
 class CalibrationErrorConfig:
     """Calibration error (ECE with norm 'l1', MCE with 'max', RMSCE with 'l2') over confidence bins."""
 
-    task: Literal["binary", "multiclass"] = field("multiclass", help="'binary' or 'multiclass'.",
-                                                  validator=v.in_(("binary", "multiclass")))
+    task: Literal["binary", "multiclass"] = field(
+        "multiclass", help="'binary' or 'multiclass'.", validator=v.in_(("binary", "multiclass"))
+    )
     num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
     n_bins: int = field(15, help="Number of equal-width confidence bins.", validator=v.ge(1))
-    norm: Literal["l1", "l2", "max"] = field("l1", help="'l1' (ECE), 'l2' (RMSCE) or 'max' (MCE).",
-                                             validator=v.in_(("l1", "l2", "max")))
+    norm: Literal["l1", "l2", "max"] = field(
+        "l1", help="'l1' (ECE), 'l2' (RMSCE) or 'max' (MCE).", validator=v.in_(("l1", "l2", "max"))
+    )
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 

@@ -86,8 +86,9 @@ class LambConfig:
     lr: float = field(1e-3, help="Peak learning rate.", validator=v.gt(0.0))
     betas: tuple[float, float] = field((0.9, 0.999), help="Adam's (beta1, beta2).", validator=_betas)
     eps: float = field(1e-6, help="Term added to the denominator for numerical stability.", validator=v.gt(0.0))
-    weight_decay: float = field(0.01, help="Decoupled weight decay, part of the update the trust ratio scales.",
-                                validator=v.ge(0.0))
+    weight_decay: float = field(
+        0.01, help="Decoupled weight decay, part of the update the trust ratio scales.", validator=v.ge(0.0)
+    )
     bias_correction: bool = field(True, help="Apply Adam's bias correction to the moments.")
     trust_clip: float | None = field(
         None, help="Upper bound on the trust ratio (None: unbounded).", validator=v.optional(v.gt(0.0))
@@ -110,10 +111,12 @@ class WarmupCosineConfig:
         help="T_0: length of the first cosine cycle in optimizer steps (None: one cycle over the rest of training).",
         validator=v.optional(v.gt(0)),
     )
-    cycle_mult: float = field(1.0, help="T_mult: each cycle is this many times longer than the last.",
-                              validator=v.ge(1.0))
-    cycle_decay: float = field(1.0, help="Each restart's peak is this fraction of the previous peak.",
-                               validator=[v.gt(0.0), v.le(1.0)])
+    cycle_mult: float = field(
+        1.0, help="T_mult: each cycle is this many times longer than the last.", validator=v.ge(1.0)
+    )
+    cycle_decay: float = field(
+        1.0, help="Each restart's peak is this fraction of the previous peak.", validator=[v.gt(0.0), v.le(1.0)]
+    )
     min_lr: float = field(0.0, help="Learning rate at the bottom of every cycle.", validator=v.ge(0.0))
 
 
@@ -121,14 +124,17 @@ class WarmupCosineConfig:
 class OneCycleConfig:
     """One-cycle policy (Smith & Topin): warm up to max_lr, then anneal far below the start."""
 
-    max_lr: float | None = field(None, help="Peak learning rate (None: the optimizer's lr).",
-                                 validator=v.optional(v.gt(0.0)))
-    pct_start: float = field(0.3, help="Fraction of the steps spent increasing the learning rate.",
-                             validator=[v.gt(0.0), v.lt(1.0)])
+    max_lr: float | None = field(
+        None, help="Peak learning rate (None: the optimizer's lr).", validator=v.optional(v.gt(0.0))
+    )
+    pct_start: float = field(
+        0.3, help="Fraction of the steps spent increasing the learning rate.", validator=[v.gt(0.0), v.lt(1.0)]
+    )
     div_factor: float = field(25.0, help="Initial lr = max_lr / div_factor.", validator=v.gt(0.0))
     final_div_factor: float = field(1e4, help="Final lr = initial lr / final_div_factor.", validator=v.gt(0.0))
-    anneal: Literal["cos", "linear"] = field("cos", help="Annealing shape: 'cos' or 'linear'.",
-                                             validator=v.in_(("cos", "linear")))
+    anneal: Literal["cos", "linear"] = field(
+        "cos", help="Annealing shape: 'cos' or 'linear'.", validator=v.in_(("cos", "linear"))
+    )
     cycle_momentum: bool = field(
         True, help="Cycle momentum (SGD momentum or Adam beta1) inversely to the learning rate."
     )
@@ -152,16 +158,18 @@ class PlateauConfig:
     """Reduce the learning rate when a monitored validation metric stops improving."""
 
     monitor: str = field("val/loss", help="The logged metric to watch.")
-    mode: Literal["min", "max"] = field("min", help="'min' if lower is better, 'max' if higher is.",
-                                        validator=v.in_(("min", "max")))
-    factor: float = field(0.1, help="Multiply the lr by this when the metric plateaus.",
-                          validator=[v.gt(0.0), v.lt(1.0)])
+    mode: Literal["min", "max"] = field(
+        "min", help="'min' if lower is better, 'max' if higher is.", validator=v.in_(("min", "max"))
+    )
+    factor: float = field(
+        0.1, help="Multiply the lr by this when the metric plateaus.", validator=[v.gt(0.0), v.lt(1.0)]
+    )
     patience: int = field(10, help="Evaluations without improvement before reducing.", validator=v.ge(0))
     threshold: float = field(1e-4, help="Minimum change that counts as an improvement.", validator=v.ge(0.0))
-    threshold_mode: Literal["rel", "abs"] = field("rel", help="'rel': relative threshold; 'abs': absolute.",
-                                                  validator=v.in_(("rel", "abs")))
-    cooldown: int = field(0, help="Evaluations to wait after a reduction before counting again.",
-                          validator=v.ge(0))
+    threshold_mode: Literal["rel", "abs"] = field(
+        "rel", help="'rel': relative threshold; 'abs': absolute.", validator=v.in_(("rel", "abs"))
+    )
+    cooldown: int = field(0, help="Evaluations to wait after a reduction before counting again.", validator=v.ge(0))
     min_lr: float = field(0.0, help="Lower bound on the learning rate.", validator=v.ge(0.0))
 
 
@@ -174,6 +182,4 @@ class WarmupConfig:
     start_factor: float = field(
         0.0, help="Fraction of the learning rate at step 0 of the warmup.", validator=[v.ge(0.0), v.le(1.0)]
     )
-    options: dict[str, Any] = field(
-        factory=dict, help="Config overrides for the wrapped scheduler."
-    )
+    options: dict[str, Any] = field(factory=dict, help="Config overrides for the wrapped scheduler.")

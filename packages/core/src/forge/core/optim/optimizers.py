@@ -159,9 +159,7 @@ class OptimizerFactory:
         Raises:
             ConfigError: No trainable parameters, or an implementation torch lacks.
         """
-        groups = parameter_groups(
-            model, self.weight_decay, no_decay_bias_and_norm=self.no_decay_bias_and_norm
-        )
+        groups = parameter_groups(model, self.weight_decay, no_decay_bias_and_norm=self.no_decay_bias_and_norm)
         return self._build(groups)
 
     def __repr__(self) -> str:

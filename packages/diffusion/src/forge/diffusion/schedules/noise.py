@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from forge.core.data.compose import Transform
-from forge.core.errors import ConfigError, DataError
+from forge.core.data.compose import Transform, config_from_args
+from forge.core.errors import DataError
 from forge.diffusion.schedules.configs import NoiseScheduleConfig
 
 __all__ = ["NoiseSchedule", "cosine_alphas_cumprod", "make_betas"]
@@ -95,17 +95,8 @@ class NoiseSchedule(Transform):
     config_class: ClassVar[type[NoiseScheduleConfig]] = NoiseScheduleConfig
 
     def __init__(self, config: NoiseScheduleConfig | None = None, /, **params: Any) -> None:
-        if config is None:
-            try:
-                config = NoiseScheduleConfig(**params)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{self.name}: {exc}") from None
-        elif params:
-            raise ConfigError(f"{self.name}: give either a config object or keyword parameters, not both")
-        elif not isinstance(config, NoiseScheduleConfig):
-            raise ConfigError(f"{self.name}: expected a NoiseScheduleConfig, got {type(config).__name__}")
-        self.config: NoiseScheduleConfig = config
-        betas = make_betas(config)
+        self.config: NoiseScheduleConfig = config_from_args(self.name, NoiseScheduleConfig, config, params)
+        betas = make_betas(self.config)
         alphas = 1.0 - betas
         alphas_cumprod = torch.cumprod(alphas, dim=0)
         prev = torch.cat([torch.ones(1, dtype=torch.float64), alphas_cumprod[:-1]])

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from forge.core.data.compose import Transform
-from forge.core.errors import ConfigError, DataError
+from forge.core.data.compose import Transform, config_from_args
+from forge.core.errors import DataError
 from forge.graph.data import Graph
 from forge.graph.transforms.configs import GCNNormConfig
 
@@ -102,16 +102,7 @@ class GCNNorm(Transform):
     config_class: ClassVar[type[GCNNormConfig]] = GCNNormConfig
 
     def __init__(self, config: GCNNormConfig | None = None, /, **params: Any) -> None:
-        if config is None:
-            try:
-                config = GCNNormConfig(**params)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{self.name}: {exc}") from None
-        elif params:
-            raise ConfigError(f"{self.name}: give either a config object or keyword parameters, not both")
-        elif not isinstance(config, GCNNormConfig):
-            raise ConfigError(f"{self.name}: expected a GCNNormConfig, got {type(config).__name__}")
-        self.config: GCNNormConfig = config
+        self.config: GCNNormConfig = config_from_args(self.name, GCNNormConfig, config, params)
 
     def adjacency(self, graph: Graph) -> Tensor:
         """The normalized adjacency of ``graph`` under this transform's settings."""

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from forge.core.data.compose import Transform
+from forge.core.data.compose import Transform, config_from_args
 from forge.core.data.text import decode_utf8
-from forge.core.errors import ConfigError, DataError
+from forge.core.errors import DataError
 from forge.nlp.tokenizers.configs import ByteTokenizerConfig
 
 __all__ = ["BYTE_VOCAB_SIZE", "ByteTokenizer"]
@@ -74,17 +74,8 @@ class ByteTokenizer(Transform):
     config_class: ClassVar[type[ByteTokenizerConfig]] = ByteTokenizerConfig
 
     def __init__(self, config: ByteTokenizerConfig | None = None, /, **params: Any) -> None:
-        if config is None:
-            try:
-                config = ByteTokenizerConfig(**params)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{self.name}: {exc}") from None
-        elif params:
-            raise ConfigError(f"{self.name}: give either a config object or keyword parameters, not both")
-        elif not isinstance(config, ByteTokenizerConfig):
-            raise ConfigError(f"{self.name}: expected a ByteTokenizerConfig, got {type(config).__name__}")
-        self.config: ByteTokenizerConfig = config
-        self._special_ids = {tok: BYTE_VOCAB_SIZE + i for i, tok in enumerate(config.special_tokens)}
+        self.config: ByteTokenizerConfig = config_from_args(self.name, ByteTokenizerConfig, config, params)
+        self._special_ids = {tok: BYTE_VOCAB_SIZE + i for i, tok in enumerate(self.config.special_tokens)}
         self._special_tokens = {i: tok for tok, i in self._special_ids.items()}
         # Longest first, so a special token that contains another one wins.
         ordered = sorted(self._special_ids, key=len, reverse=True)

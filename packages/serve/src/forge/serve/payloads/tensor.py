@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from forge.core.data.compose import Transform
-from forge.core.errors import ConfigError, SchemaError
+from forge.core.data.compose import Transform, config_from_args
+from forge.core.errors import SchemaError
 from forge.serve.payloads.configs import DTYPES, JsonTensorConfig
 
 __all__ = ["JsonTensorCodec"]
@@ -67,17 +67,8 @@ class JsonTensorCodec(Transform):
     config_class: ClassVar[type[JsonTensorConfig]] = JsonTensorConfig
 
     def __init__(self, config: JsonTensorConfig | None = None, /, **params: Any) -> None:
-        if config is None:
-            try:
-                config = JsonTensorConfig(**params)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{self.name}: {exc}") from None
-        elif params:
-            raise ConfigError(f"{self.name}: give either a config object or keyword parameters, not both")
-        elif not isinstance(config, JsonTensorConfig):
-            raise ConfigError(f"{self.name}: expected a JsonTensorConfig, got {type(config).__name__}")
-        self.config: JsonTensorConfig = config
-        self.dtype = _torch_dtype(config.dtype)
+        self.config: JsonTensorConfig = config_from_args(self.name, JsonTensorConfig, config, params)
+        self.dtype = _torch_dtype(self.config.dtype)
 
     # -- decoding --------------------------------------------------------------------------
     def decode(self, payload: Any, *, where: str = "inputs") -> Tensor:

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from forge.core.config import structure, unstructure
+from forge.core.data.compose import config_from_args
 from forge.core.errors import ConfigError, DataError
 from forge.vision.augment.configs import CutMixConfig, MixUpConfig
 
@@ -87,16 +88,7 @@ class _BatchMixer(Generic[C]):
     config_class: ClassVar[type[Any]]
 
     def __init__(self, config: C | None = None, /, **params: Any) -> None:
-        if config is None:
-            try:
-                config = self.config_class(**params)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{self.name}: {exc}") from None
-        elif params:
-            raise ConfigError(f"{self.name}: give either a config object or keyword parameters, not both")
-        elif not isinstance(config, self.config_class):
-            raise ConfigError(f"{self.name}: expected a {self.config_class.__name__}, got {type(config).__name__}")
-        self.config: C = config
+        self.config: C = config_from_args(self.name, self.config_class, config, params)
 
     def __call__(
         self, images: Tensor, targets: Tensor, *, generator: torch.Generator | None = None

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from forge.core.config import structure, unstructure
 from forge.core.data.compose import Transform as CoreTransform
+from forge.core.data.compose import config_from_args
 from forge.core.errors import ConfigError, DataError
 from forge.vision.transforms.configs import ComposeConfig
 
@@ -61,16 +62,7 @@ class Transform(CoreTransform, Generic[C]):
             _BY_NAME[cls.name] = cls
 
     def __init__(self, config: C | None = None, /, **params: Any) -> None:
-        if config is None:
-            try:
-                config = self.config_class(**params)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{self.name}: {exc}") from None
-        elif params:
-            raise ConfigError(f"{self.name}: give either a config object or keyword parameters, not both")
-        elif not isinstance(config, self.config_class):
-            raise ConfigError(f"{self.name}: expected a {self.config_class.__name__}, got {type(config).__name__}")
-        self.config: C = config
+        self.config: C = config_from_args(self.name, self.config_class, config, params)
 
     def __call__(self, images: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
         """Transform one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
