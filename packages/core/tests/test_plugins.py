@@ -255,3 +255,26 @@ def test_plugin_info_json_is_serialisable() -> None:
     data = json.loads(json.dumps([i.to_json() for i in reg.plugins]))
     assert data[0]["name"] == "good" and data[0]["api_version"] == 1 and data[0]["module"] == "forge_fixture_good"
     assert data[1]["status"] == "failed" and data[1]["api_version"] is None
+
+
+def test_typed_hook_facade_calls_one_plugin_or_all() -> None:
+    from importlib import metadata as md
+
+    from forge.core.plugins import ForgeHooks
+    from forge.core.registry import Registry as _Registry
+
+    eps = [md.EntryPoint(name="core", value="forge.core.plugin", group="forge.plugins")]
+    pm = _Registry(entry_points=eps).plugin_manager()
+    names: list[str] = []
+
+    def collect(name: str, /, **_: object) -> None:
+        names.append(name)
+
+    ForgeHooks(pm, plugin="core").register_models(collect)
+    assert names == ["mlp"]
+    names.clear()
+    ForgeHooks(pm).register_kind("loss", collect)
+    assert "cross_entropy" in names and "focal" in names
+    names.clear()
+    ForgeHooks(pm, plugin="nobody").register_models(collect)
+    assert names == []

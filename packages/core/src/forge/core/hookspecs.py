@@ -50,6 +50,7 @@ class Register(Protocol):
     def __call__(
         self,
         name: str,
+        /,
         *,
         builder: str,
         config: str | None = None,

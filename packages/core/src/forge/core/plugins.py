@@ -33,6 +33,7 @@ from forge.core.errors import PluginError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ForgeHooks",
     "PLUGIN_API_VERSION",
     "SUPPORTED_PLUGIN_APIS",
     "LoadedPlugin",
@@ -271,16 +272,96 @@ def _enable_trace(pm: pluggy.PluginManager) -> None:
     pm.add_hookcall_monitoring(before, after)
 
 
-def call_per_plugin(
-    pm: pluggy.PluginManager,
-    hook_name: str,
-    plugin_name: str,
-    callback: Callable[..., None],
-) -> None:
-    """Call hook ``hook_name`` of one plugin only, passing ``register=callback``."""
-    others = [p for name, p in pm.list_name_plugin() if name != plugin_name]
-    caller = pm.subset_hook_caller(hook_name, remove_plugins=others)
-    caller(register=callback)
+class ForgeHooks:
+    """A typed facade over ``pm.hook``: one method per hook, so mypy sees the real signatures.
+
+    Args:
+        pm: The plugin manager.
+        plugin: Call only this plugin's implementations (how the registry isolates a plugin
+            whose hook raises); None calls every plugin's.
+
+    Example:
+        >>> ForgeHooks(pm, plugin="vision").register_models(register)  # doctest: +SKIP
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, plugin: str | None = None) -> None:
+        self._pm, self._plugin = pm, plugin
+
+    def _caller(self, hook_name: str) -> Any:
+        if self._plugin is None:
+            return getattr(self._pm.hook, hook_name)
+        others = [p for name, p in self._pm.list_name_plugin() if name != self._plugin]
+        return self._pm.subset_hook_caller(hook_name, remove_plugins=others)
+
+    def register_models(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_models``."""
+        self._caller("forge_register_models")(register=register)
+
+    def register_losses(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_losses``."""
+        self._caller("forge_register_losses")(register=register)
+
+    def register_metrics(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_metrics``."""
+        self._caller("forge_register_metrics")(register=register)
+
+    def register_datasets(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_datasets``."""
+        self._caller("forge_register_datasets")(register=register)
+
+    def register_transforms(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_transforms``."""
+        self._caller("forge_register_transforms")(register=register)
+
+    def register_optimizers(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_optimizers``."""
+        self._caller("forge_register_optimizers")(register=register)
+
+    def register_schedulers(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_schedulers``."""
+        self._caller("forge_register_schedulers")(register=register)
+
+    def register_trainers(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_trainers``."""
+        self._caller("forge_register_trainers")(register=register)
+
+    def register_callbacks(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_callbacks``."""
+        self._caller("forge_register_callbacks")(register=register)
+
+    def register_exporters(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_exporters``."""
+        self._caller("forge_register_exporters")(register=register)
+
+    def register_trackers(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_trackers``."""
+        self._caller("forge_register_trackers")(register=register)
+
+    def register_recipes(self, register: hookspecs.Register) -> None:
+        """Call ``forge_register_recipes``."""
+        self._caller("forge_register_recipes")(register=register)
+
+    def register_commands(self, register: hookspecs.CommandRegister) -> None:
+        """Call ``forge_register_commands``."""
+        self._caller("forge_register_commands")(register=register)
+
+    def register_kind(self, kind: str, register: hookspecs.Register) -> None:
+        """Call the registration hook of component ``kind`` ("model", "loss", ... "recipe")."""
+        methods: dict[str, Callable[[hookspecs.Register], None]] = {
+            "model": self.register_models,
+            "loss": self.register_losses,
+            "metric": self.register_metrics,
+            "dataset": self.register_datasets,
+            "transform": self.register_transforms,
+            "optimizer": self.register_optimizers,
+            "scheduler": self.register_schedulers,
+            "trainer": self.register_trainers,
+            "callback": self.register_callbacks,
+            "exporter": self.register_exporters,
+            "tracker": self.register_trackers,
+            "recipe": self.register_recipes,
+        }
+        methods[kind](register)
 
 
 def import_object(ref: str, *, what: str) -> Any:

@@ -137,7 +137,7 @@ class Registry:
     def _register_plugin(self, plugin: _plugins.LoadedPlugin, settings: _plugins.PluginSettings) -> None:
         name = plugin.info.name
         pending: list[ComponentSpec] = []
-        for kind, hook in KINDS.items():
+        for kind in KINDS:
 
             def register(
                 short: str,
@@ -178,9 +178,9 @@ class Registry:
                 )
 
             try:
-                _plugins.call_per_plugin(self._pm, hook, name, register)
+                _plugins.ForgeHooks(self._pm, plugin=name).register_kind(kind, register)
             except Exception as exc:
-                self._plugin_failed(plugin, settings, f"{hook} failed: {_plugins._short_error(exc)}", exc)
+                self._plugin_failed(plugin, settings, f"{KINDS[kind]} failed: {_plugins._short_error(exc)}", exc)
                 return
         keys = [(s.kind, s.name) for s in pending]
         dupes = sorted({f"{k}:{n}" for k, n in keys if keys.count((k, n)) > 1 or (k, n) in self._specs})

@@ -43,7 +43,7 @@ class ForgeGroup(click.Group):
     def _plugins(self, ctx: click.Context) -> dict[str, click.Command]:
         if self._plugin_commands is None:
             from forge.core.errors import ForgeError
-            from forge.core.plugins import _short_error, call_per_plugin
+            from forge.core.plugins import ForgeHooks, _short_error
             from forge.core.registry import registry
 
             # click resolves the subcommand before the group callback runs: set logging up first
@@ -62,7 +62,7 @@ class ForgeGroup(click.Group):
                     commands.setdefault(command.name, command)
 
                 try:
-                    call_per_plugin(pm, "forge_register_commands", info.name, register)
+                    ForgeHooks(pm, plugin=info.name).register_commands(register)
                 except (ForgeError, Exception) as exc:  # a broken plugin must not take the CLI down
                     info.status, info.error = "failed", f"forge_register_commands failed: {_short_error(exc)}"
             self._plugin_commands = commands
