@@ -8,12 +8,11 @@ collide the way ``seed + epoch`` would (seed 1 epoch 0 == seed 0 epoch 1).
 from __future__ import annotations
 
 import hashlib
-import random
 from typing import Any
 
 import attrs
 
-__all__ = ["WorkerSeeder", "derive_seed", "seed_everything"]
+__all__ = ["WorkerSeeder", "derive_seed"]
 
 
 def derive_seed(*parts: int | str) -> int:
@@ -25,16 +24,6 @@ def derive_seed(*parts: int | str) -> int:
     """
     text = "\x1f".join(f"{type(p).__name__}:{p}" for p in parts)
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little") >> 1
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, numpy's global generator and torch (CPU and CUDA) from one seed."""
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % (1 << 32))
-    torch.manual_seed(seed)
 
 
 @attrs.frozen
@@ -60,6 +49,8 @@ class WorkerSeeder:
         """Seed the current worker process (torch calls this inside each worker)."""
         import torch
 
-        seed_everything(derive_seed(self.seed, "worker", self.rank, worker_id, torch.initial_seed()))
+        from forge.core.reproducibility import seed_everything
+
+        seed_everything(derive_seed(self.seed, "worker", self.rank, worker_id, torch.initial_seed()) % (1 << 32))
         if self.then is not None:
             self.then(worker_id)
