@@ -89,3 +89,13 @@ def test_jsonl_text_builder_scrubs_and_records_lineage(tmp_path: Path) -> None:
     assert record["extra"]["pipeline"]["params"]["transforms"][0]["name"] == "core.pii_scrub"
     again = build_jsonl_text(JsonlTextConfig(train=[str(p) for p in train]))
     assert again.info.fingerprint == splits.info.fingerprint
+
+
+def test_jsonl_skips_bom_and_blank_lines_and_reads_a_last_line_without_newline(tmp_path: Path) -> None:
+    from forge.core.data.streaming import JsonlStream
+
+    path = tmp_path / "edge.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n  \n{"a": 2}\n{"a": 3}')
+    assert list(JsonlStream([path], keys="a")) == [1, 2, 3]
+    path.write_bytes(b'\n{"a": 5}')
+    assert list(JsonlStream([path], keys="a")) == [5]

@@ -155,12 +155,16 @@ class JsonlStream(_FileStream):
                 handle = path.open("rb")
             except OSError as exc:
                 raise DataError(f"cannot open {str(path)!r}: {exc}") from exc
+            name = str(path)
             with handle:
-                for number, line in enumerate(handle, start=1):
-                    if number == 1 and line.startswith(_BOM):
-                        line = line[len(_BOM) :]
-                    if line.strip():
-                        yield str(path), number, line
+                first = handle.readline()
+                if first.startswith(_BOM):
+                    first = first[len(_BOM) :]
+                if first.strip():
+                    yield name, 1, first
+                for number, line in enumerate(handle, start=2):
+                    if not line.isspace():  # skips blank lines (iteration never yields b"")
+                        yield name, number, line
 
     def decode(self, raw: tuple[str, int, bytes]) -> Any:
         """Parse one line into a dict (or a tuple of :attr:`keys`)."""
