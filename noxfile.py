@@ -109,7 +109,8 @@ def minimums(session: nox.Session) -> None:
     pins = set()
     for pkg in PACKAGES:
         meta = tomllib.loads((ROOT / "packages" / pkg / "pyproject.toml").read_text())["project"]
-        pins |= {p for p in map(_lowest, meta["dependencies"]) if p and not p.startswith("forge-")}
+        extras = [req for reqs in meta.get("optional-dependencies", {}).values() for req in reqs]
+        pins |= {p for p in map(_lowest, [*meta["dependencies"], *extras]) if p and not p.startswith("forge-")}
     session.install(TORCH)
     session.install(*TEST_DEPS)
     session.install(*sorted(pins))
