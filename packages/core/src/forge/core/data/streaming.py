@@ -101,6 +101,10 @@ class _FileStream(ShardedIterableDataset[Any, Any]):
         return files
 
 
+# json.loads builds its call path each time; the decoder's bound method skips that, per record
+_JSON_DECODE = json.JSONDecoder().decode
+
+
 class JsonlStream(_FileStream):
     """Stream JSON objects from JSON Lines shards (UTF-8, one object per line; blank lines skipped).
 
@@ -175,7 +179,7 @@ class JsonlStream(_FileStream):
         except UnicodeDecodeError:
             text = decode_utf8(line, errors=self.errors, where=path, line=number)  # raises, naming the line
         try:
-            record = json.loads(text)
+            record = _JSON_DECODE(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}, line {number}: invalid JSON: {exc.msg} at column {exc.colno}") from exc
         if not isinstance(record, dict):
