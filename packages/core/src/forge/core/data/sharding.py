@@ -284,19 +284,23 @@ class ShardedIterableDataset(IterableDataset[R], Generic[R, T], abc.ABC):
         # The DataLoader always asks worker 0 first, so after a resume worker 0 must play the role
         # of the worker that owns the next batch: rotate roles by the batches already consumed.
         role = (worker + -(-self.start_index // size)) % num_workers
-        ranked = itertools.islice(self.raw_records(self.epoch), self.rank, None, self.world_size)
-        if num_workers == 1:
-            mine: Iterator[T] = ranked
-        else:
-            mine = (raw for j, raw in enumerate(ranked) if (j // size) % num_workers == role)
-        rng = random.Random(derive_seed(self.seed, "shuffle", self.epoch, self.rank, role))
-        mine = shuffle_buffer(mine, self.shuffle_buffer, rng)
+        # Each stage is added only when it does something: every record passes through them all.
+        mine: Iterator[T] = self.raw_records(self.epoch)
+        if self.world_size > 1:
+            mine = itertools.islice(mine, self.rank, None, self.world_size)
+        if num_workers > 1:
+            mine = (raw for j, raw in enumerate(mine) if (j // size) % num_workers == role)
+        if self.shuffle_buffer > 1:
+            rng = random.Random(derive_seed(self.seed, "shuffle", self.epoch, self.rank, role))
+            mine = shuffle_buffer(mine, self.shuffle_buffer, rng)
         skip = worker_consumed(self.start_index, size, num_workers, role)
+        if skip:
+            mine = itertools.islice(mine, skip, None)
         decode, transform = self.decode, self.transform
         if transform is None:
-            yield from map(decode, itertools.islice(mine, skip, None))
+            yield from map(decode, mine)
         else:
-            for raw in itertools.islice(mine, skip, None):
+            for raw in mine:
                 yield transform(decode(raw))
 
     def __iter__(self) -> Iterator[R]:

@@ -17,12 +17,13 @@ import csv
 import glob
 import io
 import json
+import operator
 import os
 import random
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from safetensors import safe_open
@@ -101,6 +102,14 @@ class _FileStream(ShardedIterableDataset[Any, Any]):
         return files
 
 
+def _raise_invalid_utf8(path: Path) -> NoReturn:
+    """Re-read ``path`` line by line to name the line holding invalid UTF-8, and raise DataError."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            decode_utf8(line, errors="strict", where=str(path), line=number)
+    raise DataError(f"{path}: invalid UTF-8")  # a chunk boundary split the bad bytes; no line to name
+
+
 # json.loads builds its call path each time; the decoder's bound method skips that, per record
 _JSON_DECODE = json.JSONDecoder().decode
 
@@ -146,38 +155,40 @@ class JsonlStream(_FileStream):
             transform=transform,
         )
         self.keys: tuple[str, ...] | str | None = keys if keys is None or isinstance(keys, str) else tuple(keys)
+        # itemgetter builds the sample in C; one key gives the value, several a tuple
+        if isinstance(self.keys, tuple) and len(self.keys) == 1:
+            key = self.keys[0]
+            self._pick: Callable[[dict[str, Any]], Any] = lambda record: (record[key],)
+        elif self.keys is not None:
+            self._pick = (
+                operator.itemgetter(*self.keys) if isinstance(self.keys, tuple) else operator.itemgetter(self.keys)
+            )
         decode_utf8(b"", errors=errors)  # validates the policy now rather than mid-epoch
         self.errors = errors
         if normalize is not None:
             normalize_text("", normalize)
         self.normalize = normalize
 
-    def raw_records(self, epoch: int) -> Iterator[tuple[str, int, bytes]]:
-        """Yield ``(file, line number, raw line bytes)`` for every non-blank line."""
+    def raw_records(self, epoch: int) -> Iterator[tuple[str, int, str]]:
+        """Yield ``(file, line number, line text)`` for every non-blank line (a leading BOM dropped)."""
         for path in self.file_order(epoch):
-            try:
-                handle = path.open("rb")
-            except OSError as exc:
-                raise DataError(f"cannot open {str(path)!r}: {exc}") from exc
             name = str(path)
+            try:
+                # text mode decodes in C a buffer at a time, much cheaper than a bytes.decode per line
+                handle = path.open(encoding="utf-8-sig", errors=self.errors, newline="\n")
+            except OSError as exc:
+                raise DataError(f"cannot open {name!r}: {exc}") from exc
             with handle:
-                first = handle.readline()
-                if first.startswith(_BOM):
-                    first = first[len(_BOM) :]
-                if first.strip():
-                    yield name, 1, first
-                for number, line in enumerate(handle, start=2):
-                    if not line.isspace():  # skips blank lines (iteration never yields b"")
-                        yield name, number, line
+                try:
+                    for number, line in enumerate(handle, start=1):
+                        if not line.isspace():  # skips blank lines (iteration never yields "")
+                            yield name, number, line
+                except UnicodeDecodeError:
+                    _raise_invalid_utf8(path)
 
-    def decode(self, raw: tuple[str, int, bytes]) -> Any:
+    def decode(self, raw: tuple[str, int, str]) -> Any:
         """Parse one line into a dict (or a tuple of :attr:`keys`)."""
-        path, number, line = raw
-        try:
-            # bytes.decode directly: this runs per record, and the policy was validated at init
-            text = line.decode("utf-8", self.errors)
-        except UnicodeDecodeError:
-            text = decode_utf8(line, errors=self.errors, where=path, line=number)  # raises, naming the line
+        path, number, text = raw
         try:
             record = _JSON_DECODE(text)
         except json.JSONDecodeError as exc:
@@ -187,12 +198,10 @@ class JsonlStream(_FileStream):
         if self.normalize is not None:
             record = {k: normalize_text(v, self.normalize) if isinstance(v, str) else v for k, v in record.items()}
         keys = self.keys
+        if keys is None:
+            return record
         try:
-            if keys is None:
-                return record
-            if isinstance(keys, str):
-                return record[keys]
-            return tuple([record[k] for k in keys])
+            return self._pick(record)
         except KeyError:
             wanted = (keys,) if isinstance(keys, str) else (keys or ())
             missing = [k for k in wanted if k not in record]
