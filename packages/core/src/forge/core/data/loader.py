@@ -14,6 +14,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
+# Imported before any worker forks, so workers inherit it instead of importing it (and structlog)
+# on every epoch's start: WorkerSeeder seeds through it.
+import forge.core.reproducibility  # noqa: F401
 from forge.core.data.configs import LoaderConfig
 from forge.core.data.seeding import WorkerSeeder, derive_seed
 from forge.core.data.sharding import ResumableSampler, ShardedIterableDataset
