@@ -15,9 +15,10 @@ import sys
 import threading
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-import structlog
+if TYPE_CHECKING:
+    from types import ModuleType
 
 __all__ = ["LogFormat", "configure", "get_logger", "redact"]
 
@@ -64,6 +65,8 @@ class _Sink:
 
     def __init__(self, stream: IO[str], fmt: LogFormat, json_file: IO[str] | None) -> None:
         self._stream, self._fmt, self._file = stream, fmt, json_file
+        import structlog
+
         self._console = structlog.dev.ConsoleRenderer(colors=stream.isatty())
         self._lock = threading.Lock()
 
@@ -112,7 +115,21 @@ def configure(
     file = open(json_file, "a", encoding="utf-8") if json_file is not None else None  # kept open for the process
     if file is not None:
         _state["file"] = file
-    sink = _Sink(stream if stream is not None else sys.stderr, fmt, file)
+    # structlog (about 0.1 s to import) is only loaded once something logs: `forge list` never does
+    _state["pending"] = (stream if stream is not None else sys.stderr, fmt, file, _LEVELS[level.lower()])
+    if "structlog" in sys.modules:
+        _structlog()
+
+
+def _structlog() -> ModuleType:
+    """structlog, with any configuration :func:`configure` left pending applied first."""
+    import structlog
+
+    pending = _state.pop("pending", None)
+    if pending is None:
+        return structlog
+    stream, fmt, file, level = pending
+    sink = _Sink(stream, fmt, file)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -122,10 +139,11 @@ def configure(
             redact,
             lambda _, __, event: event,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level.lower()]),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=lambda *args: sink,
         cache_logger_on_first_use=False,
     )
+    return structlog
 
 
 def get_logger(name: str | None = None, **context: Any) -> Any:
@@ -169,4 +187,4 @@ class _LazyLogger:
         return _LazyLogger(values)
 
     def __getattr__(self, method: str) -> Any:
-        return getattr(structlog.get_logger().bind(**self._context), method)
+        return getattr(_structlog().get_logger().bind(**self._context), method)
