@@ -84,7 +84,7 @@ def test_focal_loss_reduces_to_cross_entropy_and_down_weights_easy_examples() ->
     x, y = logits_and_targets(2)
     torch.testing.assert_close(LF.focal_loss(x, y, gamma=0.0), F.cross_entropy(x, y))
     p_t = F.softmax(x, 1).gather(1, y[:, None]).squeeze(1)
-    expected = (-(1 - p_t) ** 2 * torch.log(p_t) * 0.25).mean()
+    expected = (-((1 - p_t) ** 2) * torch.log(p_t) * 0.25).mean()
     loss = build_focal(structure({"alpha": 0.25}, FocalLossConfig))
     torch.testing.assert_close(loss(x, y), expected)
     per_class = build_focal(FocalLossConfig(class_alpha=(1.0, 0.0, 0.0, 0.0), reduction="none"))(x, y)
@@ -105,12 +105,15 @@ def test_regression_losses_and_bce_match_torch() -> None:
     g = torch.Generator().manual_seed(4)
     a, b = torch.randn(5, 3, generator=g) * 3, torch.randn(5, 3, generator=g)
     torch.testing.assert_close(LF.mse(a, b), F.mse_loss(a, b))
-    torch.testing.assert_close(build_huber(HuberConfig(delta=0.5, reduction="sum"))(a, b),
-                               F.huber_loss(a, b, delta=0.5, reduction="sum"))
+    torch.testing.assert_close(
+        build_huber(HuberConfig(delta=0.5, reduction="sum"))(a, b), F.huber_loss(a, b, delta=0.5, reduction="sum")
+    )
     t = (b > 0).float()
     pw = torch.tensor([1.0, 2.0, 3.0])
-    torch.testing.assert_close(BCEWithLogitsLoss(pos_weight=pw, reduction="none")(a, t),
-                               F.binary_cross_entropy_with_logits(a, t, pos_weight=pw, reduction="none"))
+    torch.testing.assert_close(
+        BCEWithLogitsLoss(pos_weight=pw, reduction="none")(a, t),
+        F.binary_cross_entropy_with_logits(a, t, pos_weight=pw, reduction="none"),
+    )
 
 
 def test_distillation_matches_hinton_formula() -> None:
@@ -127,8 +130,7 @@ def test_distillation_matches_hinton_formula() -> None:
     assert t.grad is None, "the teacher must get no gradient"
     torch.testing.assert_close(loss_fn(s, y, t), loss)
     # Identical student and teacher: the soft term vanishes.
-    torch.testing.assert_close(DistillationLoss(alpha=1.0)(s, None, s.detach()), torch.tensor(0.0),
-                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(DistillationLoss(alpha=1.0)(s, None, s.detach()), torch.tensor(0.0), atol=1e-6, rtol=0)
     with pytest.raises(ConfigError, match="teacher"):
         loss_fn(s, y)
 
@@ -147,8 +149,12 @@ large_logits = st.lists(
 
 
 @settings(max_examples=40, deadline=None)
-@given(values=large_logits, half=st.booleans(), targets=st.lists(st.integers(0, 3), min_size=3, max_size=3),
-       gamma=st.sampled_from([0.0, 0.5, 2.0]))
+@given(
+    values=large_logits,
+    half=st.booleans(),
+    targets=st.lists(st.integers(0, 3), min_size=3, max_size=3),
+    gamma=st.sampled_from([0.0, 0.5, 2.0]),
+)
 def test_classification_losses_stay_finite(values: list[float], half: bool, targets: list[int], gamma: float) -> None:
     x = torch.tensor(values).reshape(3, 4)
     x = (x.half() if half else x).requires_grad_(True)
@@ -170,8 +176,10 @@ def test_classification_losses_stay_finite(values: list[float], half: bool, targ
 
 
 @settings(max_examples=30, deadline=None)
-@given(values=st.lists(st.floats(min_value=-200, max_value=200, allow_nan=False), min_size=8, max_size=8),
-       half=st.booleans())
+@given(
+    values=st.lists(st.floats(min_value=-200, max_value=200, allow_nan=False), min_size=8, max_size=8),
+    half=st.booleans(),
+)
 def test_regression_losses_stay_finite_in_fp16(values: list[float], half: bool) -> None:
     a = torch.tensor(values[:4])
     b = torch.tensor(values[4:])
@@ -192,7 +200,14 @@ def test_extreme_logits_give_exact_losses() -> None:
 def test_catalog_registers_every_loss_without_torch() -> None:
     names: list[str] = []
     register_losses(lambda name, **kw: names.append(name))
-    assert names == ["cross_entropy", "weighted_cross_entropy", "focal", "bce_with_logits", "mse", "huber",
-                     "distillation"]
+    assert names == [
+        "cross_entropy",
+        "weighted_cross_entropy",
+        "focal",
+        "bce_with_logits",
+        "mse",
+        "huber",
+        "distillation",
+    ]
     code = "import sys, forge.core.losses.catalog, forge.core.losses.configs; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

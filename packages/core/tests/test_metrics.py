@@ -122,8 +122,7 @@ def test_config_requires_num_classes_for_multiclass() -> None:
 def test_catalog_names_and_light_import() -> None:
     names: list[str] = []
     register_metrics(lambda name, **kw: names.append(name))
-    assert names == ["accuracy", "f1", "auroc", "average_precision", "calibration_error", "mse", "mae",
-                     "perplexity"]
+    assert names == ["accuracy", "f1", "auroc", "average_precision", "calibration_error", "mse", "mae", "perplexity"]
     code = "import sys, forge.core.metrics.catalog, forge.core.metrics.configs; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -110,8 +110,9 @@ def test_sgd_factory_nesterov_and_validation() -> None:
         structure({"nesterov": True, "momentum": 0.0}, SGDConfig)
 
 
-def lamb_reference(w: np.ndarray, grads: list[np.ndarray], lr: float, b1: float, b2: float, eps: float,
-                   wd: float) -> np.ndarray:
+def lamb_reference(
+    w: np.ndarray, grads: list[np.ndarray], lr: float, b1: float, b2: float, eps: float, wd: float
+) -> np.ndarray:
     """LAMB written out in float64 numpy, straight from the paper's update rule."""
     m = np.zeros_like(w)
     v = np.zeros_like(w)
@@ -291,8 +292,9 @@ def test_state_dict_round_trip_resumes_exactly(make: Any) -> None:
     ref_model, ref_opt, ref_sched = fresh()
     train_steps(ref_model, ref_opt, ref_sched, 6, seed=1)
     ref_sched.step({"val/loss": 2.0})
-    saved = json_round_trip({"optimizer": ref_opt.state_dict(), "scheduler": ref_sched.state_dict(),
-                             "model": ref_model.state_dict()})
+    saved = json_round_trip(
+        {"optimizer": ref_opt.state_dict(), "scheduler": ref_sched.state_dict(), "model": ref_model.state_dict()}
+    )
     train_steps(ref_model, ref_opt, ref_sched, 5, seed=2)
 
     model, opt, sched = fresh()
@@ -375,8 +377,9 @@ def test_build_warmup_builds_the_wrapped_scheduler_through_the_registry(monkeypa
         return build_step(structure(overrides, StepConfig))
 
     monkeypatch.setattr(registry, "build", fake_build)
-    config = structure({"scheduler": "core.step", "warmup_steps": 2, "options": {"step_size": 1, "gamma": 0.5}},
-                       WarmupConfig)
+    config = structure(
+        {"scheduler": "core.step", "warmup_steps": 2, "options": {"step_size": 1, "gamma": 0.5}}, WarmupConfig
+    )
     opt = sgd()
     sched = build_warmup(config)(opt, 10)
     assert calls == [("scheduler", "core.step", {"step_size": 1, "gamma": 0.5})]

@@ -116,7 +116,7 @@ def test_scheduler_steps_once_per_optimizer_step(micro_batches: int, k: int, epo
         return made[-1]
 
     micro, _, _ = _data([2] * micro_batches)
-    cfg = TrainerConfig(max_epochs=epochs, accumulate_grad_batches=k, val_every_n_epochs=None)
+    cfg = TrainerConfig(device="cpu", max_epochs=epochs, accumulate_grad_batches=k, val_every_n_epochs=None)
     result = Trainer(cfg).fit(
         make_model(),
         micro,

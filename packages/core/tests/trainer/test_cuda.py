@@ -44,3 +44,10 @@ def test_trains_on_the_gpu_in_each_precision(precision: Literal["fp32", "bf16", 
 def test_compiled_model_trains_on_the_gpu() -> None:
     before, after = _loss_after("bf16", "default")
     assert after < before
+
+
+def test_device_cpu_keeps_training_on_the_cpu_beside_a_gpu() -> None:
+    model = make_model()
+    cfg = TrainerConfig(device="cpu", max_epochs=1, val_every_n_epochs=None)
+    Trainer(cfg).fit(model, make_batches(4), loss_fn=torch.nn.CrossEntropyLoss(), optimizer=sgd())
+    assert all(p.device.type == "cpu" for p in model.parameters())

@@ -24,7 +24,9 @@ def test_ema_matches_formula_with_warmup_and_every() -> None:
     model = make_model()
     initial = [p.detach().clone() for p in model.parameters()]
     history = ParamHistory()
-    cfg = TrainerConfig(max_epochs=1, ema=EMAConfig(decay=0.8, warmup=2, every=2), val_every_n_epochs=None)
+    cfg = TrainerConfig(
+        device="cpu", max_epochs=1, ema=EMAConfig(decay=0.8, warmup=2, every=2), val_every_n_epochs=None
+    )
     trainer = Trainer(cfg, callbacks=[history])
     trainer.fit(model, make_batches(6), loss_fn=nn.CrossEntropyLoss(), optimizer=sgd())
     ema = trainer.callback(EMACallback)
@@ -47,7 +49,7 @@ def test_ema_matches_formula_with_warmup_and_every() -> None:
 def test_eval_with_ema_uses_the_average_and_restores_raw_weights_bitwise() -> None:
     model = make_model()
     val = make_batches(2, seed=9)
-    cfg = TrainerConfig(max_epochs=2, ema=EMAConfig(decay=0.9), eval_with_ema=True)
+    cfg = TrainerConfig(device="cpu", max_epochs=2, ema=EMAConfig(decay=0.9), eval_with_ema=True)
     trainer = Trainer(cfg)
     result = trainer.fit(model, make_batches(4), loss_fn=nn.CrossEntropyLoss(), optimizer=sgd(0.5), val_loader=val)
     raw = {k: v.clone() for k, v in model.state_dict().items()}

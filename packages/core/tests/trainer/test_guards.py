@@ -31,7 +31,7 @@ class PoisonedLoss(nn.Module):
 
 def test_skip_policy_skips_and_counts_bad_steps() -> None:
     model = make_model()
-    cfg = TrainerConfig(max_epochs=1, nan_policy="skip", val_every_n_epochs=None)
+    cfg = TrainerConfig(device="cpu", max_epochs=1, nan_policy="skip", val_every_n_epochs=None)
     result = Trainer(cfg).fit(model, make_batches(6), loss_fn=PoisonedLoss({2, 5}), optimizer=sgd())
     assert result.skipped_steps == 2
     assert result.global_step == 4
@@ -39,28 +39,28 @@ def test_skip_policy_skips_and_counts_bad_steps() -> None:
 
 
 def test_stop_policy_names_the_step() -> None:
-    cfg = TrainerConfig(max_epochs=1, nan_policy="stop", nan_check="step", val_every_n_epochs=None)
+    cfg = TrainerConfig(device="cpu", max_epochs=1, nan_policy="stop", nan_check="step", val_every_n_epochs=None)
     with pytest.raises(NonFiniteError, match=r"optimizer step 3 \(epoch 0, batch 3\)"):
         Trainer(cfg).fit(make_model(), make_batches(6), loss_fn=PoisonedLoss({3}), optimizer=sgd())
 
 
 def test_industrial_mode_checks_every_step_research_checks_at_log_lines() -> None:
-    assert TrainerConfig(mode="industrial").resolved().nan_check == "step"
-    assert TrainerConfig(mode="research").resolved().nan_check == "log"
-    cfg = TrainerConfig(max_epochs=1, log_every_n_steps=4, val_every_n_epochs=None)
+    assert TrainerConfig(device="cpu", mode="industrial").resolved().nan_check == "step"
+    assert TrainerConfig(device="cpu", mode="research").resolved().nan_check == "log"
+    cfg = TrainerConfig(device="cpu", max_epochs=1, log_every_n_steps=4, val_every_n_epochs=None)
     with pytest.raises(NonFiniteError, match="between optimizer steps 1 and 4"):
         Trainer(cfg).fit(make_model(), make_batches(6), loss_fn=PoisonedLoss({3}), optimizer=sgd())
 
 
 def test_mode_sets_defaults_and_explicit_settings_win() -> None:
-    ind = TrainerConfig(mode="industrial").resolved()
+    ind = TrainerConfig(device="cpu", mode="industrial").resolved()
     assert (ind.deterministic, ind.strict_validation, ind.log_level) == (True, True, "warning")
-    res = TrainerConfig(mode="research").resolved()
+    res = TrainerConfig(device="cpu", mode="research").resolved()
     assert (res.deterministic, res.strict_validation, res.log_level) == (False, False, "info")
-    mixed = TrainerConfig(mode="industrial", deterministic=False, log_level="debug").resolved()
+    mixed = TrainerConfig(device="cpu", mode="industrial", deterministic=False, log_level="debug").resolved()
     assert (mixed.deterministic, mixed.strict_validation, mixed.log_level) == (False, True, "debug")
     with pytest.raises(ConfigError, match="nan_check"):
-        Trainer(TrainerConfig(nan_policy="skip", nan_check="log"))
+        Trainer(TrainerConfig(device="cpu", nan_policy="skip", nan_check="log"))
 
 
 class SmallMemoryModel(nn.Module):
@@ -80,14 +80,14 @@ class SmallMemoryModel(nn.Module):
 
 def test_oom_halves_micro_batch_and_keeps_the_effective_batch() -> None:
     batches = make_batches(4, batch=16)
-    cfg = TrainerConfig(max_epochs=1, oom_auto_halve=True, val_every_n_epochs=None)
+    cfg = TrainerConfig(device="cpu", max_epochs=1, oom_auto_halve=True, val_every_n_epochs=None)
     small = SmallMemoryModel(limit=4)
     trainer = Trainer(cfg)
     trainer.fit(small, batches, loss_fn=nn.CrossEntropyLoss(), optimizer=sgd())
     assert trainer._micro_split == 4
     assert trainer.global_step == 4
     reference = SmallMemoryModel(limit=10**6)
-    Trainer(TrainerConfig(max_epochs=1, val_every_n_epochs=None)).fit(
+    Trainer(TrainerConfig(device="cpu", max_epochs=1, val_every_n_epochs=None)).fit(
         reference, batches, loss_fn=nn.CrossEntropyLoss(), optimizer=sgd()
     )
     for a, b in zip(small.parameters(), reference.parameters(), strict=True):
@@ -96,7 +96,7 @@ def test_oom_halves_micro_batch_and_keeps_the_effective_batch() -> None:
 
 def test_oom_is_raised_when_halving_is_off() -> None:
     with pytest.raises(torch.OutOfMemoryError):
-        Trainer(TrainerConfig(max_epochs=1)).fit(
+        Trainer(TrainerConfig(device="cpu", max_epochs=1)).fit(
             SmallMemoryModel(limit=4), make_batches(2, batch=16), loss_fn=nn.CrossEntropyLoss(), optimizer=sgd()
         )
 
@@ -114,3 +114,11 @@ def test_mixed_precision_trains_with_finite_weights(precision: Literal["bf16", "
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert not torch.equal(before, model.state_dict()["0.weight"])
     assert (trainer.scaler is not None) == (precision == "fp16")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_asking_for_cuda_without_a_gpu_is_refused() -> None:
+    with pytest.raises(ConfigError, match="trainer.device"):
+        Trainer(TrainerConfig(device="cuda", max_epochs=1)).fit(
+            make_model(), make_batches(1), loss_fn=nn.CrossEntropyLoss(), optimizer=sgd()
+        )

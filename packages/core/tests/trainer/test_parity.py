@@ -14,7 +14,7 @@ from .conftest import make_batches, make_model
 
 def test_trainer_matches_raw_loop_bitwise() -> None:
     batches = make_batches(n_batches=10)
-    config = TrainerConfig(max_epochs=2, deterministic=True, seed=11, val_every_n_epochs=None)
+    config = TrainerConfig(device="cpu", max_epochs=2, deterministic=True, seed=11, val_every_n_epochs=None)
 
     trained = make_model(dropout=0.1)
     Trainer(config).fit(

@@ -36,6 +36,7 @@ __all__ = [
 
 Precision = Literal["fp32", "bf16", "fp16"]
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
+Device = Literal["auto", "cpu", "cuda"]
 Normalization = Literal["micro_batches", "samples", "tokens"]
 MonitorMode = Literal["min", "max"]
 Mode = Literal["research", "industrial"]
@@ -118,6 +119,9 @@ class TrainerConfig:
 
     max_epochs: int | None = field(10, help="Stop after this many epochs (None: only max_steps stops).")
     max_steps: int | None = field(None, help="Stop after this many optimizer steps (None: only max_epochs stops).")
+    device: Device = field(
+        "auto", help="Where to train: 'auto' (CUDA when available, placed by accelerate), 'cpu' or 'cuda'."
+    )
     precision: Precision = field(
         "fp32", help="'fp32', 'bf16' (autocast) or 'fp16' (autocast with dynamic loss scaling)."
     )

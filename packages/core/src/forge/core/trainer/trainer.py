@@ -256,6 +256,17 @@ class Trainer:
         """The first registered callback that is an instance of ``kind``, or None."""
         return next((cb for cb in self.callbacks if isinstance(cb, kind)), None)
 
+    def _resolve_device(self) -> torch.device:
+        wanted = self.config.device
+        placed: torch.device = self.accelerator.device
+        if wanted == "auto":
+            return placed
+        if wanted == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("trainer.device: 'cuda' asked for, but torch sees no CUDA device here")
+        if self._distributed and wanted != placed.type:
+            raise ConfigError(f"trainer.device: {wanted!r} conflicts with the distributed launch on {placed}")
+        return placed if self._distributed else torch.device(wanted)
+
     def _prepare_model(self, model: nn.Module) -> nn.Module:
         if self.config.gradient_checkpointing:
             # forge models expose set_gradient_checkpointing(bool); Hugging Face-style ones an enable method
@@ -274,7 +285,10 @@ class Trainer:
                 _log.warning("gradient_checkpointing_unsupported", model=type(model).__name__)
         if self.config.channels_last:
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch documents memory_format; its stubs omit it
-        prepared: nn.Module = self.accelerator.prepare_model(model)
+        if self.config.device == "auto" or self._distributed:
+            prepared: nn.Module = self.accelerator.prepare_model(model)
+        else:
+            prepared = model.to(self._device)
         if self.config.compile != "off":
             compiled: nn.Module = torch.compile(prepared, mode=self.config.compile)  # type: ignore[assignment]  # compile returns a callable module wrapper
             prepared = compiled
@@ -363,8 +377,8 @@ class Trainer:
 
         cfg = self.config
         # The accelerator is made before seeding, so whatever randomness its setup uses cannot shift the run's.
-        self._device = self.accelerator.device
         self._distributed = self.accelerator.num_processes > 1
+        self._device = self._resolve_device()
         configure_determinism(self.settings.deterministic)
         seed_everything(cfg.seed)
         self.model = self._prepare_model(model)
