@@ -20,6 +20,7 @@ def _train(run_dir: Path) -> nn.Module:
     g = torch.Generator().manual_seed(0)
     batches = [(torch.randn(8, 4, generator=g), torch.randint(0, 2, (8,), generator=g)) for _ in range(3)]
     cfg = TrainerConfig(
+        device="cpu",
         max_epochs=3,
         val_every_n_epochs=None,
         ema=EMAConfig(decay=0.5),

@@ -33,6 +33,7 @@ def _one_accumulated_step(
 ) -> list[torch.Tensor]:
     cap = GradCapture()
     cfg = TrainerConfig(
+        device="cpu",
         max_steps=1,
         accumulate_grad_batches=len(micro),
         accumulation_normalization=normalization,  # type: ignore[arg-type]

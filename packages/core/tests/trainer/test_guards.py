@@ -106,7 +106,7 @@ def test_mixed_precision_trains_with_finite_weights(precision: Literal["bf16", "
     model = make_model()
     before = model.state_dict()["0.weight"].clone()
     cfg = TrainerConfig(
-        max_epochs=2, precision=precision, grad_clip_norm=1.0, nan_check="step", val_every_n_epochs=None
+        device="cpu", max_epochs=2, precision=precision, grad_clip_norm=1.0, nan_check="step", val_every_n_epochs=None
     )
     trainer = Trainer(cfg)
     result = trainer.fit(model, make_batches(4), loss_fn=nn.CrossEntropyLoss(), optimizer=sgd())
