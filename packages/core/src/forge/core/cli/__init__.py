@@ -42,7 +42,6 @@ class ForgeGroup(click.Group):
 
     def _plugins(self, ctx: click.Context) -> dict[str, click.Command]:
         if self._plugin_commands is None:
-            from forge.core.errors import ForgeError
             from forge.core.plugins import ForgeHooks, _short_error
             from forge.core.registry import registry
 
@@ -63,7 +62,7 @@ class ForgeGroup(click.Group):
 
                 try:
                     ForgeHooks(pm, plugin=info.name).register_commands(register)
-                except (ForgeError, Exception) as exc:  # a broken plugin must not take the CLI down
+                except Exception as exc:  # a broken plugin must not take the CLI down
                     info.status, info.error = "failed", f"forge_register_commands failed: {_short_error(exc)}"
             self._plugin_commands = commands
         return self._plugin_commands
