@@ -73,6 +73,10 @@ def test_module_attr_names_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(from_config({"name": "test_compose_cache:Scale", "params": {"form": "NFD"}}), Scale)
     with pytest.raises((ConfigError, RegistryError), match="core.nope"):
         from_config({"name": "core.nope", "params": {}})
+    with pytest.raises(ConfigError, match="no_such_module_here"):
+        from_config({"name": "no_such_module_here:Thing", "params": {}})
+    with pytest.raises(ConfigError, match="has no attribute 'Missing'"):
+        from_config({"name": "test_compose_cache:Missing", "params": {}})
     with pytest.raises(ConfigError, match="unknown keys"):
         from_config({"name": "core.random_hflip", "parms": {}})
     with pytest.raises(ConfigError):

@@ -17,13 +17,13 @@ Light: no torch at import time.
 from __future__ import annotations
 
 import abc
-import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from forge.core.config import structure, unstructure
 from forge.core.data.configs import ComposeConfig
-from forge.core.errors import ConfigError, DataError
+from forge.core.errors import ConfigError, DataError, PluginError
+from forge.core.plugins import import_object
 
 __all__ = ["BUILTIN_TRANSFORMS", "Compose", "Transform", "build_compose", "from_config", "to_config"]
 
@@ -89,14 +89,11 @@ def config_from_args(name: str, config_class: type[C], config: C | None, params:
 
 
 def _import(ref: str) -> Any:
-    module_name, _, attr = ref.partition(":")
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot import transform {ref!r}: {exc}") from exc
-    return obj
+        return import_object(ref, what="transform")
+    except PluginError as exc:
+        raise ConfigError(str(exc)) from exc
+
 
 
 def to_config(transform: Callable[..., Any]) -> dict[str, Any]:
