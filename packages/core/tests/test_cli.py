@@ -26,19 +26,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 registry_module = importlib.import_module("forge.core.registry")
 
 
-def _drop_fixture_modules() -> None:
-    for name in [m for m in sys.modules if m.startswith("forge_fixture")]:
-        del sys.modules[name]
-
-
-@pytest.fixture(autouse=True)
-def fixture_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.syspath_prepend(str(FIXTURES))
-    for var in ("FORGE_DISABLE_PLUGINS", "FORGE_LOAD_PLUGINS", "FORGE_STRICT_PLUGINS", "FORGE_TRACE_PLUGINS"):
-        monkeypatch.delenv(var, raising=False)
-    _drop_fixture_modules()
-    yield
-    _drop_fixture_modules()
+pytestmark = pytest.mark.usefixtures("fixture_plugins")
 
 
 def ep(name: str, module: str) -> metadata.EntryPoint:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -16,17 +15,7 @@ from forge.core.registry import KINDS, ComponentSpec, Registry, normalize_kind
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _drop_fixture_modules() -> None:
-    for name in [m for m in sys.modules if m.startswith("forge_fixture")]:
-        del sys.modules[name]
-
-
-@pytest.fixture(autouse=True)
-def fixture_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.syspath_prepend(str(FIXTURES))
-    _drop_fixture_modules()
-    yield
-    _drop_fixture_modules()
+pytestmark = pytest.mark.usefixtures("fixture_plugins")
 
 
 def ep(name: str, module: str) -> metadata.EntryPoint:
