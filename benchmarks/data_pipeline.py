@@ -17,7 +17,10 @@ Three measurements, side by side in one run, same data and same work per sample:
    the epoch-1 / epoch-2 time ratio (the target is >= 3x).
 
 Each loader runs ``--epochs`` epochs; samples/s covers all of them (worker start-up included, which
-is where persistent workers pay off). Runs are interleaved ``--repeats`` times; medians reported.
+is where persistent workers pay off). Runs are interleaved ``--repeats`` times; each repeat gives a
+paired forge/plain ratio, and the median ratio is reported with the range over the repeats.
+``--forge-workers`` pins forge's worker count (default: forge's own choice, min(4, CPUs)), so that
+on a machine with more cores forge can also be compared at the plain loader's 2 workers.
 
     python benchmarks/data_pipeline.py                  # about a minute on 2 CPU cores
     python benchmarks/data_pipeline.py --scale 4        # bigger datasets
@@ -49,7 +52,7 @@ from forge.core.data.configs import (
     RandomCropConfig,
     RandomHorizontalFlipConfig,
 )
-from forge.core.data.loader import build_loader
+from forge.core.data.loader import build_loader, resolve_settings
 from forge.core.data.streaming import JsonlStream, write_jsonl_shards
 from forge.core.data.tensor_transforms import Normalize, RandomCrop, RandomHorizontalFlip
 
@@ -158,23 +161,23 @@ def run_epochs(loader: Any, epochs: int) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
-def bench_image(size: int, epochs: int) -> dict[str, float]:
+def bench_image(size: int, epochs: int, config: LoaderConfig) -> dict[str, float]:
     dataset = Images(size, augment())
     plain = DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=2)
     plain_t, plain_n = run_epochs(plain, epochs)
-    forge = build_loader(dataset, LoaderConfig(batch_size=BATCH), seed=0)
+    forge = build_loader(dataset, config, seed=0)
     forge_t, forge_n = run_epochs(forge, epochs)
     del forge
     return {"plain": plain_n / plain_t, "forge": forge_n / forge_t}
 
 
-def bench_jsonl(files: list[Path], epochs: int) -> dict[str, float]:
+def bench_jsonl(files: list[Path], epochs: int, config: LoaderConfig) -> dict[str, float]:
     plain = DataLoader(PlainJsonl(files), batch_size=BATCH, num_workers=2)
     plain_t, plain_n = run_epochs(plain, epochs)
     in_order = JsonlStream(files, keys=("text", "label"), transform=tokenize)
-    unshuffled_t, unshuffled_n = run_epochs(build_loader(in_order, LoaderConfig(batch_size=BATCH), seed=0), epochs)
+    unshuffled_t, unshuffled_n = run_epochs(build_loader(in_order, config, seed=0), epochs)
     stream = JsonlStream(files, keys=("text", "label"), shuffle_files=True, shuffle_buffer=1024, transform=tokenize)
-    forge = build_loader(stream, LoaderConfig(batch_size=BATCH), seed=0)
+    forge = build_loader(stream, config, seed=0)
     forge_t, forge_n = run_epochs(forge, epochs)
     return {"plain": plain_n / plain_t, "forge": forge_n / forge_t, "forge_unshuffled": unshuffled_n / unshuffled_t}
 
@@ -194,8 +197,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply dataset sizes.")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--forge-workers", type=int, default=None, help="Pin forge's num_workers.")
     args = parser.parse_args()
+    config = LoaderConfig(batch_size=BATCH, num_workers=args.forge_workers)
     out_dir = Path(os.environ.get("OUT", "/tmp"))
     out_dir.mkdir(parents=True, exist_ok=True)
     n_images, n_lines, n_cache = int(2048 * args.scale), int(16384 * args.scale), int(512 * args.scale)
@@ -214,8 +219,8 @@ def main() -> None:
         jsonl_runs = []
         cache_runs = []
         for _ in range(args.repeats):
-            image_runs.append(bench_image(n_images, args.epochs))
-            jsonl_runs.append(bench_jsonl(files, args.epochs))
+            image_runs.append(bench_image(n_images, args.epochs, config))
+            jsonl_runs.append(bench_jsonl(files, args.epochs, config))
             cache_runs.append(bench_cache(n_cache, Path(tmp) / "cache"))
     jsonl_plain_order = [{"plain": r["plain"], "forge": r["forge_unshuffled"]} for r in jsonl_runs]
     cases = (
@@ -224,17 +229,20 @@ def main() -> None:
         ("jsonl_streaming_text_shuffle_buffer", jsonl_runs),
     )
     for name, runs in cases:
-        plain = statistics.median(r["plain"] for r in runs)
-        forge = statistics.median(r["forge"] for r in runs)
+        ratios = [r["forge"] / r["plain"] for r in runs]
         results.append(
             {
                 "benchmark": "data_pipeline",
                 "case": name,
-                "plain_samples_per_s": round(plain, 1),
-                "forge_samples_per_s": round(forge, 1),
-                "forge_over_plain": round(forge / plain, 3),
+                "plain_samples_per_s": round(statistics.median(r["plain"] for r in runs), 1),
+                "forge_samples_per_s": round(statistics.median(r["forge"] for r in runs), 1),
+                "forge_over_plain": round(statistics.median(ratios), 3),
+                "ratio_min": round(min(ratios), 3),
+                "ratio_max": round(max(ratios), 3),
+                "repeats": len(runs),
                 "epochs": args.epochs,
                 "batch_size": BATCH,
+                "forge_workers": resolve_settings(config, iterable=False)["num_workers"],
                 "cpus": os.cpu_count(),
             }
         )
@@ -256,12 +264,12 @@ def main() -> None:
             handle.write(line + "\n")
             print(line)
     print()
-    print("| case | plain DataLoader (samples/s) | forge build_loader (samples/s) | forge / plain |")
+    print("| case | plain DataLoader (samples/s) | forge build_loader (samples/s) | forge / plain (range) |")
     print("|---|---|---|---|")
     for row in results[:3]:
         print(
             f"| {row['case']} | {row['plain_samples_per_s']:.0f} | {row['forge_samples_per_s']:.0f} |"
-            f" {row['forge_over_plain']:.2f}x |"
+            f" {row['forge_over_plain']:.2f}x ({row['ratio_min']:.2f}-{row['ratio_max']:.2f}) |"
         )
     cache = results[3]
     print()

@@ -114,3 +114,67 @@ def test_only_owned_records_are_decoded(shards: list[Path]) -> None:
     got = list(ds.iter_shard(1, 2))
     assert Counting.decoded == len(got) < TOTAL // 3 + 2
     assert all(torch.is_tensor(torch.tensor(g)) for g in got)
+
+
+def _order_of(loader: object) -> list[int]:
+    return [int(i) for batch in loader for i in batch]  # type: ignore[attr-defined]
+
+
+def test_persistent_workers_follow_set_epoch_and_resume(shards: list[Path]) -> None:
+    def make() -> JsonlStream:
+        return JsonlStream(shards, keys="id", shuffle_files=True, shuffle_buffer=4, seed=5)
+
+    def fresh_workers(epoch: int) -> list[int]:
+        config = LoaderConfig(batch_size=2, num_workers=2, persistent_workers=False)
+        return _order_of(build_loader(make(), config, seed=0, epoch=epoch))
+
+    loader = build_loader(make(), LoaderConfig(batch_size=2, num_workers=2), seed=0)
+    assert loader.persistent_workers  # the default for forge streams
+    orders = []
+    for epoch in range(3):
+        loader.set_epoch(epoch)
+        orders.append(_order_of(loader))
+        assert orders[-1] == fresh_workers(epoch), epoch
+    assert orders[0] != orders[1] != orders[2]
+
+    # mid-epoch resume into the same loader, whose workers have served three epochs already
+    loader.set_epoch(3)
+    it = iter(loader)
+    head = [int(i) for _ in range(3) for i in next(it)]
+    state = loader.state_dict()
+    del it
+    loader.load_state_dict(state)
+    assert head + _order_of(loader) == fresh_workers(3)
+
+
+def _noisy(sample: int) -> tuple[int, float]:
+    return sample, float(torch.rand(()))
+
+
+def test_workers_draw_per_epoch_whether_persistent_or_not(shards: list[Path]) -> None:
+    def epoch_draws(persistent: bool, start: int) -> list[list[float]]:
+        ds = JsonlStream(shards, keys="id", transform=_noisy)
+        config = LoaderConfig(batch_size=3, num_workers=2, persistent_workers=persistent)
+        loader = build_loader(ds, config, seed=4, epoch=start)
+        out = []
+        for epoch in range(start, 3):
+            loader.set_epoch(epoch)
+            out.append([float(x) for _, draws in loader for x in draws])
+        return out
+
+    persistent = epoch_draws(True, 0)
+    assert persistent == epoch_draws(False, 0)
+    assert persistent[2] == epoch_draws(True, 2)[0]  # a run resumed at epoch 2 draws the same
+    assert persistent[0] != persistent[1]
+
+
+def test_spawned_persistent_workers_share_the_position(shards: list[Path]) -> None:
+    # spawn pickles the dataset into the worker: the shared position must travel as shared memory
+    config = LoaderConfig(batch_size=2, num_workers=1, multiprocessing_context="spawn")
+    loader = build_loader(JsonlStream(shards, keys="id", shuffle_files=True, seed=1), config, seed=0)
+    single = LoaderConfig(batch_size=2, num_workers=0)
+    for epoch in (0, 1):
+        loader.set_epoch(epoch)
+        assert _order_of(loader) == _order_of(
+            build_loader(JsonlStream(shards, keys="id", shuffle_files=True, seed=1), single, seed=0, epoch=epoch)
+        )

@@ -99,3 +99,15 @@ def test_jsonl_skips_bom_and_blank_lines_and_reads_a_last_line_without_newline(t
     assert list(JsonlStream([path], keys="a")) == [1, 2, 3]
     path.write_bytes(b'\n{"a": 5}')
     assert list(JsonlStream([path], keys="a")) == [5]
+
+
+def test_jsonl_lines_with_blanks_around_crlf_and_trailing_data(tmp_path: Path) -> None:
+    path = tmp_path / "w.jsonl"
+    path.write_bytes(b'  {"a": 1}\r\n{"a": 2}   \n\t{"a": 3}\t\n')
+    assert list(JsonlStream([path], keys="a")) == [1, 2, 3]
+    path.write_bytes(b'{"a": 1}\n{"a": 2} {"a": 3}\n')
+    with pytest.raises(DataError, match=r"w.jsonl, line 2: invalid JSON: Extra data"):
+        list(JsonlStream([path], keys="a"))
+    path.write_bytes(b'{"a": 1}\n[1, 2]\n')
+    with pytest.raises(DataError, match=r"w.jsonl, line 2: expected a JSON object, got list"):
+        list(JsonlStream([path], keys="a"))

@@ -55,7 +55,10 @@ class LoaderConfig:
     )
     persistent_workers: bool | None = field(
         None,
-        help="Keep workers alive across epochs; None enables it with workers > 0 for map-style data.",
+        help=(
+            "Keep workers alive across epochs; None enables it with workers > 0, except for iterable"
+            " datasets that are not forge streams (ShardedIterableDataset)."
+        ),
     )
     shuffle: bool = field(True, help="Shuffle map-style data each epoch (from seed + epoch).")
     drop_last: bool = field(False, help="Drop the last incomplete batch.")

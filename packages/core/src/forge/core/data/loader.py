@@ -40,12 +40,14 @@ def resolve_settings(config: LoaderConfig, *, iterable: bool) -> ResolvedLoaderS
 
     Defaults: ``num_workers = min(4, CPUs)``; ``pin_memory`` when CUDA is available;
     ``prefetch_factor = 2`` and ``persistent_workers`` when there are workers. Persistent workers
-    stay off by default for iterable datasets, because a worker keeps the dataset copy it started
-    with and would miss the next epoch's reshuffle and any resume position.
+    stay off by default for iterable datasets other than forge's sharded streams, because a worker
+    keeps the dataset copy it started with and would miss the next epoch's reshuffle and any resume
+    position; a :class:`ShardedIterableDataset` shares its position with its workers instead.
 
     Args:
         config: The loader config.
-        iterable: Whether the dataset is an ``IterableDataset``.
+        iterable: Whether the dataset is an ``IterableDataset`` that cannot follow epochs in
+            persistent workers (any but a :class:`ShardedIterableDataset`).
 
     Returns:
         A dict of keyword arguments for ``torch.utils.data.DataLoader``.
@@ -209,7 +211,8 @@ def build_loader(
     """
     config = config or LoaderConfig()
     iterable = isinstance(dataset, IterableDataset)
-    settings = resolve_settings(config, iterable=iterable)
+    sharded = isinstance(dataset, ShardedIterableDataset)
+    settings = resolve_settings(config, iterable=iterable and not sharded)
     do_shuffle = config.shuffle if shuffle is None else shuffle
     generator = torch.Generator().manual_seed(derive_seed(seed, "loader", rank, epoch))
     kwargs: dict[str, Any] = dict(settings)
@@ -220,6 +223,8 @@ def build_loader(
     if iterable:
         if isinstance(dataset, ShardedIterableDataset):
             dataset.configure(rank=rank, world_size=world_size, batch_size=config.batch_size, epoch=epoch)
+            if settings.get("persistent_workers"):
+                dataset.share_position()
         elif world_size > 1:
             raise DataError(
                 f"{type(dataset).__name__} is an IterableDataset that forge cannot shard over {world_size} ranks; "

@@ -12,7 +12,10 @@ from typing import Any
 
 import attrs
 
-__all__ = ["WorkerSeeder", "derive_seed"]
+__all__ = ["WorkerSeeder", "derive_seed", "reseed_worker"]
+
+# (root seed, rank) of the loader whose WorkerSeeder started this worker process; None elsewhere
+_worker_origin: tuple[int, int] | None = None
 
 
 def derive_seed(*parts: int | str) -> int:
@@ -51,6 +54,28 @@ class WorkerSeeder:
 
         from forge.core.reproducibility import seed_everything
 
+        global _worker_origin
+        _worker_origin = (self.seed, self.rank)
         seed_everything(derive_seed(self.seed, "worker", self.rank, worker_id, torch.initial_seed()) % (1 << 32))
         if self.then is not None:
             self.then(worker_id)
+
+
+def reseed_worker(worker_id: int, epoch: int) -> bool:
+    """Reseed python, numpy and torch in a forge-started worker for ``epoch``.
+
+    A persistent worker is seeded once, when it starts; a stream calls this each time it restarts
+    in a worker, so the random draws of epoch ``e`` depend on ``(seed, rank, worker, e)`` alone,
+    whether the worker is new or has served earlier epochs (a run resumed at an epoch boundary
+    draws what an uninterrupted one would).
+
+    Returns:
+        Whether it reseeded: ``False`` outside a worker started with :class:`WorkerSeeder`.
+    """
+    if _worker_origin is None:
+        return False
+    from forge.core.reproducibility import seed_everything
+
+    seed, rank = _worker_origin
+    seed_everything(derive_seed(seed, "worker", rank, worker_id, "epoch", epoch) % (1 << 32))
+    return True

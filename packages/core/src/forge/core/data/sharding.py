@@ -18,6 +18,11 @@ cheap raw stream (lines, row references) but decodes only its own records.
 The bounded shuffle buffer runs per worker over its own raw records, seeded by
 ``(seed, epoch, rank, worker)``, so it never moves a record to another stream and it replays
 identically on resume.
+
+Workers may persist across epochs: :meth:`ShardedIterableDataset.share_position` moves the epoch and
+resume position into shared memory, so a worker started for an earlier epoch reads the position
+the main process set (``set_epoch``, ``load_state_dict``) each time the DataLoader restarts it, and
+reseeds its random generators for the new epoch (:func:`~forge.core.data.seeding.reseed_worker`).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any, Generic, TypeVar
 import torch
 from torch.utils.data import IterableDataset, Sampler, get_worker_info
 
-from forge.core.data.seeding import derive_seed
+from forge.core.data.seeding import derive_seed, reseed_worker
 from forge.core.errors import DataError
 
 __all__ = ["ResumableSampler", "ShardedIterableDataset", "shuffle_buffer", "worker_consumed"]
@@ -188,12 +193,10 @@ def shuffle_buffer(items: Iterator[T], size: int, rng: random.Random) -> Iterato
     if size <= 1:
         yield from items
         return
-    buffer: list[T] = []
+    buffer = list(itertools.islice(items, size))
+    draw = rng.random  # int(random() * size) is uniform to within size / 2**53, and 3x cheaper than randrange
     for item in items:
-        if len(buffer) < size:
-            buffer.append(item)
-            continue
-        slot = rng.randrange(size)
+        slot = int(draw() * size)
         yield buffer[slot]
         buffer[slot] = item
     rng.shuffle(buffer)
@@ -245,8 +248,37 @@ class ShardedIterableDataset(IterableDataset[R], Generic[R, T], abc.ABC):
         self.world_size = world_size
         self.transform = transform
         self.batch_size = 1  # worker granularity; build_loader sets it to the loader's batch size
-        self.epoch = 0
-        self.start_index = 0  # rank-local samples already consumed this epoch
+        # [epoch, rank-local samples already consumed this epoch]; a shared tensor once shared
+        self._position: list[int] | torch.Tensor = [0, 0]
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next iterator streams."""
+        return int(self._position[0])
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._position[0] = value
+
+    @property
+    def start_index(self) -> int:
+        """Rank-local samples of :attr:`epoch` the next iterator skips (the resume position)."""
+        return int(self._position[1])
+
+    @start_index.setter
+    def start_index(self, value: int) -> None:
+        self._position[1] = value
+
+    def share_position(self) -> None:
+        """Keep the epoch and resume position in shared memory, for workers that persist across epochs.
+
+        Call it before the DataLoader starts its workers (``build_loader`` does when it makes them
+        persistent). Idempotent.
+        """
+        if not isinstance(self._position, torch.Tensor):
+            shared = torch.tensor(self._position, dtype=torch.int64)
+            shared.share_memory_()  # type: ignore[no-untyped-call]  # torch leaves share_memory_ unannotated
+            self._position = shared
 
     @abc.abstractmethod
     def raw_records(self, epoch: int) -> Iterator[T]:
@@ -323,4 +355,5 @@ class ShardedIterableDataset(IterableDataset[R], Generic[R, T], abc.ABC):
         info = get_worker_info()
         if info is None:
             return self.iter_shard(0, 1)
+        reseed_worker(info.id, self.epoch)
         return self.iter_shard(info.id, info.num_workers)
