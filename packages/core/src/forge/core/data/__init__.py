@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from forge.core.data.tabular import TabularPreprocessor, build_tabular
     from forge.core.data.text import NormalizeText, iter_lines, normalize_text, read_text
     from forge.core.data.timeseries import WindowDataset, window_splits
+    from forge.core.data.transfer import InlineCollate
 
 _LAZY = {
     "CachedDataset": "cache",
@@ -64,6 +65,7 @@ _LAZY = {
     "read_text": "text",
     "WindowDataset": "timeseries",
     "window_splits": "timeseries",
+    "InlineCollate": "transfer",
 }
 
 # Written out (not computed from _LAZY) so that linters and type checkers see the public surface.
@@ -75,6 +77,7 @@ __all__ = [
     "DatasetSplits",
     "DiskCache",
     "ForgeDataLoader",
+    "InlineCollate",
     "JsonlStream",
     "LoaderConfig",
     "NormalizeText",

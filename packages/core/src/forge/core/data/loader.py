@@ -20,6 +20,7 @@ import forge.core.reproducibility  # noqa: F401
 from forge.core.data.configs import LoaderConfig
 from forge.core.data.seeding import WorkerSeeder, derive_seed
 from forge.core.data.sharding import ResumableSampler, ShardedIterableDataset
+from forge.core.data.transfer import InlineCollate
 from forge.core.errors import ConfigError, DataError
 
 __all__ = ["BatchTransformLoader", "ForgeDataLoader", "ResolvedLoaderSettings", "build_loader", "resolve_settings"]
@@ -183,7 +184,9 @@ def build_loader(
 
     Map-style data gets a :class:`ResumableSampler` (shuffled from ``(seed, epoch)`` and split over
     ranks); a :class:`ShardedIterableDataset` is configured for this rank and batch size; any
-    other iterable dataset is passed through as is (it must shard itself).
+    other iterable dataset is passed through as is (it must shard itself). With workers, batches
+    of at most ``config.inline_batch_bytes`` travel through the workers' pipes rather than shared
+    memory (:class:`~forge.core.data.transfer.InlineCollate`).
 
     Args:
         dataset: A map-style or iterable dataset.
@@ -220,6 +223,8 @@ def build_loader(
     kwargs["collate_fn"] = collate_fn
     if settings["num_workers"] > 0:
         kwargs["worker_init_fn"] = WorkerSeeder(seed=seed, rank=rank, then=worker_init_fn)
+        if config.inline_batch_bytes > 0:
+            kwargs["collate_fn"] = InlineCollate(collate_fn, config.inline_batch_bytes)
     if iterable:
         if isinstance(dataset, ShardedIterableDataset):
             dataset.configure(rank=rank, world_size=world_size, batch_size=config.batch_size, epoch=epoch)
