@@ -19,7 +19,8 @@ Three measurements, side by side in one run, same data and same work per sample:
 Each loader runs ``--epochs`` epochs; samples/s covers all of them (worker start-up included, which
 is where persistent workers pay off). Runs are interleaved ``--repeats`` times; each repeat gives a
 paired forge/plain ratio, and the median ratio is reported with the range over the repeats.
-``--forge-workers`` pins forge's worker count (default: forge's own choice, min(4, CPUs)), so that
+``--inline-batch-bytes 0`` sends forge's batches through torch's shared memory, as the plain loader
+does, to show what the other defaults give on their own. ``--forge-workers`` pins forge's worker count (default: forge's own choice, min(4, CPUs)), so that
 on a machine with more cores forge can also be compared at the plain loader's 2 workers.
 
     python benchmarks/data_pipeline.py                  # about a minute on 2 CPU cores
@@ -199,8 +200,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--forge-workers", type=int, default=None, help="Pin forge's num_workers.")
+    parser.add_argument(
+        "--inline-batch-bytes", type=int, default=None, help="Override forge's loader.inline_batch_bytes (0: off)."
+    )
     args = parser.parse_args()
     config = LoaderConfig(batch_size=BATCH, num_workers=args.forge_workers)
+    if args.inline_batch_bytes is not None:
+        config = attrs.evolve(config, inline_batch_bytes=args.inline_batch_bytes)
     out_dir = Path(os.environ.get("OUT", "/tmp"))
     out_dir.mkdir(parents=True, exist_ok=True)
     n_images, n_lines, n_cache = int(2048 * args.scale), int(16384 * args.scale), int(512 * args.scale)
