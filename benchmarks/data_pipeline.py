@@ -6,7 +6,7 @@ Three measurements, side by side in one run, same data and same work per sample:
    float, normalize, pad-4 random crop, horizontal flip). Plain: ``DataLoader(ds, batch_size=64,
    shuffle=True, num_workers=2)`` as a typical user writes it. forge: ``build_loader(ds,
    LoaderConfig(batch_size=64), seed=0)`` with its defaults (workers = min(4, CPUs), persistent
-   workers, prefetch 2, seeded resumable sampler).
+   workers, prefetch 2, seeded resumable sampler, batches up to 512 KiB through the workers' pipes).
 2. ``jsonl``: streaming text classification from JSON Lines shards, bytes tokenized to 64 ids.
    Plain: an ``IterableDataset`` splitting lines across workers by ``line % num_workers`` (what a
    user writes to avoid duplicates), ``num_workers=2``, no shuffling. forge: ``JsonlStream`` with its
@@ -19,9 +19,10 @@ Three measurements, side by side in one run, same data and same work per sample:
 Each loader runs ``--epochs`` epochs; samples/s covers all of them (worker start-up included, which
 is where persistent workers pay off). Runs are interleaved ``--repeats`` times; each repeat gives a
 paired forge/plain ratio, and the median ratio is reported with the range over the repeats.
-``--inline-batch-bytes 0`` sends forge's batches through torch's shared memory, as the plain loader
-does, to show what the other defaults give on their own. ``--forge-workers`` pins forge's worker count (default: forge's own choice, min(4, CPUs)), so that
-on a machine with more cores forge can also be compared at the plain loader's 2 workers.
+``--inline-batch-bytes 0`` sends forge's batches through torch's shared memory, as the plain
+loader does, to show what the other defaults give on their own. ``--forge-workers`` pins forge's
+worker count (default: forge's own choice, min(4, CPUs)), so that on a machine with more cores
+forge can also be compared at the plain loader's 2 workers.
 
     python benchmarks/data_pipeline.py                  # about a minute on 2 CPU cores
     python benchmarks/data_pipeline.py --scale 4        # bigger datasets

@@ -45,7 +45,8 @@ class Repeat(IterableDataset[tuple[torch.Tensor, int]]):
 
 
 def rate(width: int, count: int, collate: Callable[[list[Any]], Any] | None) -> float:
-    loader = DataLoader(Repeat(count, width), batch_size=BATCH, num_workers=2, persistent_workers=True, collate_fn=collate)
+    dataset = Repeat(count, width)
+    loader = DataLoader(dataset, batch_size=BATCH, num_workers=2, persistent_workers=True, collate_fn=collate)
     for _ in loader:  # start the workers
         pass
     start = time.perf_counter()

@@ -101,3 +101,10 @@ def test_worker_batches_equal_single_process_batches(width: int) -> None:
     assert all(_same(a, b) for a, b in zip(single, workers, strict=True))
     # small batches came through the pipe, large ones through torch's shared memory
     assert all(b["x"].is_shared() == (width == 4096) for b in workers)
+
+
+def test_views_with_lazy_conjugation_travel_resolved(in_worker: None) -> None:
+    z = torch.tensor([1 + 2j, 3 - 4j])
+    sent = InlineCollate(lambda b: z.conj())([0])
+    assert isinstance(sent, transfer._InlineTensor)
+    assert torch.equal(_travel(sent), torch.tensor([1 - 2j, 3 + 4j]))

@@ -3,11 +3,11 @@
 torch moves every tensor a worker returns into a fresh shared-memory segment and passes its file
 descriptor to the main process over a socket. For a large batch that saves copying it; for a small
 one (token ids, tabular rows, labels) the segment's creation, the descriptor's passing and the
-mapping on the other side cost far more than the bytes: measured on 2 CPU cores, a 32 KiB batch
-tops out at about 58,000 samples/s (batch 64) that way, against about 450,000 sent through the
-worker's pipe (``benchmarks/data_pipeline.py``, docs/benchmarks.md). :class:`InlineCollate` sends a
-batch whose tensors total at most ``max_bytes`` through the pipe as plain bytes, and leaves larger
-batches to torch's shared memory.
+mapping on the other side cost far more than the bytes. With 2 workers on 2 CPU cores, batches of
+64 samples and 32 KiB arrived at 54,345 samples/s that way and at 364,113 through the worker's
+pipe; from about 1 MiB on, shared memory wins (``benchmarks/worker_transfer.py``,
+docs/benchmarks.md). :class:`InlineCollate` sends a batch whose tensors total at most ``max_bytes``
+through the pipe as plain bytes, and leaves larger batches to torch's shared memory.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from torch.utils.data._utils.collate import collate, default_collate_fn_map
 __all__ = ["DEFAULT_INLINE_BYTES", "InlineCollate"]
 
 DEFAULT_INLINE_BYTES = 512 * 1024
-"""Below about this size a batch travels faster through the pipe than through shared memory (2 CPU cores)."""
+"""Up to this size a batch travelled faster through the pipe than through shared memory (2 and 16 cores)."""
 
 
 def _stack(batch: list[torch.Tensor], *, collate_fn_map: Any = None) -> torch.Tensor:
@@ -52,13 +52,20 @@ class _InlineTensor:
 
     def __reduce__(self) -> tuple[Callable[..., torch.Tensor], tuple[bytes, torch.dtype, tuple[int, ...]]]:
         t = self.tensor
-        data = t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        flat = t.resolve_conj().resolve_neg().contiguous().reshape(-1)
+        data = flat.view(torch.uint8).numpy().tobytes() if t.numel() else b""
         return _rebuild, (data, t.dtype, tuple(t.shape))
 
 
 def _plain(t: torch.Tensor) -> bool:
     """Whether ``t`` can travel as bytes and come back the same (a dense CPU tensor, no autograd)."""
-    return type(t) is torch.Tensor and t.device.type == "cpu" and t.layout == torch.strided and not t.requires_grad
+    return (
+        type(t) is torch.Tensor
+        and t.device.type == "cpu"
+        and t.layout == torch.strided
+        and not t.is_quantized
+        and not t.requires_grad
+    )
 
 
 def _payload_bytes(obj: Any) -> int:
