@@ -61,6 +61,18 @@ def test_csv_stream_converts_declared_columns(tmp_path: Path) -> None:
         list(CsvStream([path], columns={"y": "int", "x": "int"}))
 
 
+def test_csv_streams_rows_lazily_with_bom_and_names_bad_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    good = "".join(f"{i},{i * 2}\n" for i in range(5000))  # ~40 KB before the bad byte
+    path.write_bytes(b"\xef\xbb\xbfa,b\n" + good.encode() + b"7,\xff\n")
+    rows = iter(CsvStream([path], columns={"a": "int", "b": "int"}))
+    assert next(rows) == (0, 0)  # the first row comes before the file has been read to its end
+    with pytest.raises(DataError, match=r"big.csv, line 5002: invalid UTF-8"):
+        list(rows)
+    replaced = list(CsvStream([path], columns={"b": "str"}, errors="replace"))
+    assert len(replaced) == 5001 and replaced[-1] == ("\ufffd",)
+
+
 def test_safetensors_shards_lazy_rows(tmp_path: Path) -> None:
     inputs = torch.arange(22, dtype=torch.float32).reshape(11, 2)
     paths = write_safetensors_shards({"input": inputs, "target": torch.arange(11)}, tmp_path, shard_size=4)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import glob
-import io
 import json
 import operator
 import os
@@ -48,8 +47,6 @@ __all__ = [
     "write_jsonl_shards",
     "write_safetensors_shards",
 ]
-
-_BOM = b"\xef\xbb\xbf"
 
 
 def expand_files(patterns: Iterable[str | Path]) -> list[Path]:
@@ -263,25 +260,28 @@ class CsvStream(_FileStream):
         self.errors = errors
 
     def raw_records(self, epoch: int) -> Iterator[tuple[str, int, list[str], list[int]]]:
-        """Yield ``(file, row number, raw fields, positions of the declared columns)``."""
+        """Yield ``(file, row number, raw fields, positions of the declared columns)``, reading lazily."""
         for path in self.file_order(epoch):
+            name = str(path)
             try:
-                data = path.read_bytes()
+                handle = path.open(encoding="utf-8-sig", errors=self.errors, newline="")
             except OSError as exc:
-                raise DataError(f"cannot read {str(path)!r}: {exc}") from exc
-            if data.startswith(_BOM):
-                data = data[len(_BOM) :]
-            reader = csv.reader(io.StringIO(decode_utf8(data, errors=self.errors, where=str(path)), newline=""))
-            header = next(reader, None)
-            if header is None:
-                continue
-            missing = [c for c in self.columns if c not in header]
-            if missing:
-                raise DataError(f"{path}: header lacks column(s) {missing} (has {header})")
-            positions = [header.index(c) for c in self.columns]
-            for number, row in enumerate(reader, start=2):
-                if row:
-                    yield str(path), number, row, positions
+                raise DataError(f"cannot open {name!r}: {exc}") from exc
+            with handle:
+                try:
+                    reader = csv.reader(handle)
+                    header = next(reader, None)
+                    if header is None:
+                        continue
+                    missing = [c for c in self.columns if c not in header]
+                    if missing:
+                        raise DataError(f"{path}: header lacks column(s) {missing} (has {header})")
+                    positions = [header.index(c) for c in self.columns]
+                    for number, row in enumerate(reader, start=2):
+                        if row:
+                            yield name, number, row, positions
+                except UnicodeDecodeError:
+                    _raise_invalid_utf8(path)
 
     def decode(self, raw: tuple[str, int, list[str], list[int]]) -> tuple[Any, ...]:
         """Convert the declared columns of one row."""
