@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from typing import Any
 
@@ -12,7 +13,7 @@ from torch.utils.data import Dataset
 
 from forge.core.data.configs import LoaderConfig
 from forge.core.data.loader import build_loader, resolve_settings
-from forge.core.data.seeding import WorkerSeeder, derive_seed
+from forge.core.data.seeding import BatchSeededDataset, BatchStart, WorkerSeeder, derive_seed
 from forge.core.data.sharding import ResumableSampler
 from forge.core.errors import ConfigError, DataError
 
@@ -115,7 +116,55 @@ def test_resume_with_workers_counts_consumed_not_prefetched() -> None:
     assert head + _order(resumed) == expected
 
 
-def test_worker_seeds_differ_per_worker_and_rank_and_repeat_per_seed() -> None:
+class IndexedDraws(Dataset[Any]):
+    """Returns its index and one draw from each global generator, as an augmentation would."""
+
+    def __len__(self) -> int:
+        return 23
+
+    def __getitem__(self, index: int) -> Any:
+        return index, torch.tensor([random.random(), float(np.random.rand()), float(torch.rand(()))])
+
+
+def _indexed_draws(loader: Any) -> list[tuple[int, list[float]]]:
+    return [(int(i), row.tolist()) for ids, rows in loader for i, row in zip(ids, rows, strict=True)]
+
+
+def test_worker_draws_follow_the_batch_not_the_worker_or_the_resume() -> None:
+    def loader(workers: int, persistent: bool = True) -> Any:
+        config = LoaderConfig(batch_size=4, num_workers=workers, persistent_workers=persistent)
+        return build_loader(IndexedDraws(), config, seed=8, epoch=1)
+
+    full = _indexed_draws(loader(2))
+    assert full == _indexed_draws(loader(1)) == _indexed_draws(loader(3, persistent=False))
+    assert len({tuple(d) for _, d in full}) == len(full)  # no two samples drew alike
+    interrupted = loader(2)
+    it = iter(interrupted)
+    head = [(int(i), row.tolist()) for _ in range(3) for i, row in zip(*next(it), strict=True)]
+    state = interrupted.state_dict()
+    del it
+    resumed = loader(3)
+    resumed.load_state_dict(state)
+    assert head + _indexed_draws(resumed) == full
+    resumed.set_epoch(2)
+    assert [d for _, d in _indexed_draws(resumed)] != [d for _, d in full]
+
+
+def test_batch_seeded_dataset_passes_attributes_and_getitems_through() -> None:
+    class Batched(Indexed):
+        label_names = ("a", "b")
+
+        def __getitems__(self, indices: list[int]) -> list[int]:
+            return [i * 10 for i in indices]
+
+    wrapped = BatchSeededDataset(Batched(5))
+    assert len(wrapped) == 5 and wrapped.label_names == ("a", "b") and wrapped[3] == 3
+    first = BatchStart(2, epoch=0, position=0)
+    assert wrapped.__getitems__([first, 4]) == [20, 40]  # outside a worker: no reseed, plain ints
+    assert pickle.loads(pickle.dumps(first)) == 2 and pickle.loads(pickle.dumps(first)).position == 0
+
+
+def test_worker_seeds_differ_per_batch_and_rank_and_repeat_per_seed() -> None:
     config = LoaderConfig(batch_size=1, num_workers=2, shuffle=False, persistent_workers=False)
 
     def draws(seed: int, rank: int) -> list[list[float]]:

@@ -151,21 +151,33 @@ def _noisy(sample: int) -> tuple[int, float]:
     return sample, float(torch.rand(()))
 
 
-def test_workers_draw_per_epoch_whether_persistent_or_not(shards: list[Path]) -> None:
-    def epoch_draws(persistent: bool, start: int) -> list[list[float]]:
-        ds = JsonlStream(shards, keys="id", transform=_noisy)
-        config = LoaderConfig(batch_size=3, num_workers=2, persistent_workers=persistent)
-        loader = build_loader(ds, config, seed=4, epoch=start)
-        out = []
-        for epoch in range(start, 3):
-            loader.set_epoch(epoch)
-            out.append([float(x) for _, draws in loader for x in draws])
-        return out
+def _draws(loader: object) -> list[tuple[int, float]]:
+    return [(int(i), float(x)) for ids, draws in loader for i, x in zip(ids, draws, strict=True)]  # type: ignore[attr-defined]
 
-    persistent = epoch_draws(True, 0)
-    assert persistent == epoch_draws(False, 0)
-    assert persistent[2] == epoch_draws(True, 2)[0]  # a run resumed at epoch 2 draws the same
-    assert persistent[0] != persistent[1]
+
+def test_stream_draws_depend_on_the_batch_position_alone(shards: list[Path]) -> None:
+    def loader(workers: int, persistent: bool = True, epoch: int = 0) -> object:
+        config = LoaderConfig(batch_size=3, num_workers=workers, persistent_workers=persistent)
+        return build_loader(JsonlStream(shards, keys="id", transform=_noisy), config, seed=4, epoch=epoch)
+
+    persistent = loader(2)
+    epochs = []
+    for epoch in range(3):
+        persistent.set_epoch(epoch)  # type: ignore[attr-defined]
+        epochs.append(_draws(persistent))
+    assert epochs[0] != epochs[1]
+    # the same numbers with other worker counts, without persistence, or resumed at epoch 2
+    assert epochs[2] == _draws(loader(1, epoch=2)) == _draws(loader(3, persistent=False, epoch=2))
+
+    # and after a mid-epoch resume
+    interrupted = loader(2, epoch=2)
+    it = iter(interrupted)  # type: ignore[call-overload]
+    head = [(int(i), float(x)) for _ in range(3) for i, x in zip(*next(it), strict=True)]
+    state = interrupted.state_dict()  # type: ignore[attr-defined]
+    del it
+    resumed = loader(3)
+    resumed.load_state_dict(state)  # type: ignore[attr-defined]
+    assert head + _draws(resumed) == epochs[2]
 
 
 def test_spawned_persistent_workers_share_the_position(shards: list[Path]) -> None:

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 # on every epoch's start: WorkerSeeder seeds through it.
 import forge.core.reproducibility  # noqa: F401
 from forge.core.data.configs import LoaderConfig
-from forge.core.data.seeding import WorkerSeeder, derive_seed
+from forge.core.data.seeding import BatchSeededDataset, WorkerSeeder, derive_seed
 from forge.core.data.sharding import ResumableSampler, ShardedIterableDataset
 from forge.core.data.transfer import InlineCollate
 from forge.core.errors import ConfigError, DataError
@@ -186,7 +186,9 @@ def build_loader(
     ranks); a :class:`ShardedIterableDataset` is configured for this rank and batch size; any
     other iterable dataset is passed through as is (it must shard itself). With workers, batches
     of at most ``config.inline_batch_bytes`` travel through the workers' pipes rather than shared
-    memory (:class:`~forge.core.data.transfer.InlineCollate`).
+    memory (:class:`~forge.core.data.transfer.InlineCollate`), and each batch's random draws are
+    seeded from its place in the epoch (a map-style dataset is then wrapped in a
+    :class:`~forge.core.data.seeding.BatchSeededDataset`; ``loader.dataset.dataset`` is yours).
 
     Args:
         dataset: A map-style or iterable dataset.
@@ -236,6 +238,7 @@ def build_loader(
                 "subclass forge.core.data.sharding.ShardedIterableDataset"
             )
     else:
+        workers = settings["num_workers"] > 0
         kwargs["sampler"] = ResumableSampler(
             len(dataset),  # type: ignore[arg-type]  # map-style datasets define __len__
             seed=seed,
@@ -244,7 +247,10 @@ def build_loader(
             world_size=world_size,
             drop_last=config.drop_last,
             epoch=epoch,
+            mark_batches=config.batch_size if workers else 0,
         )
+        if workers:  # workers seed each batch from the BatchStart the sampler puts at its head
+            dataset = BatchSeededDataset(dataset)
     return ForgeDataLoader(dataset, epoch=epoch, seed=seed, rank=rank, **kwargs)
 
 

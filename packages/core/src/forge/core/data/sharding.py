@@ -21,8 +21,13 @@ identically on resume.
 
 Workers may persist across epochs: :meth:`ShardedIterableDataset.share_position` moves the epoch and
 resume position into shared memory, so a worker started for an earlier epoch reads the position
-the main process set (``set_epoch``, ``load_state_dict``) each time the DataLoader restarts it, and
-reseeds its random generators for the new epoch (:func:`~forge.core.data.seeding.reseed_worker`).
+the main process set (``set_epoch``, ``load_state_dict``) each time the DataLoader restarts it.
+
+Random draws in workers (augmentations) are seeded per batch from its place in the epoch
+(:func:`~forge.core.data.seeding.reseed_batch`): a stream worker reseeds before each of its batches,
+and :class:`ResumableSampler` marks each batch's first index (a
+:class:`~forge.core.data.seeding.BatchStart`) for map-style data. A batch draws the same numbers
+whatever the number of workers and wherever the run resumed.
 """
 
 from __future__ import annotations
@@ -31,13 +36,13 @@ import abc
 import collections
 import itertools
 import random
-from collections.abc import Iterator, Sized
+from collections.abc import Iterable, Iterator, Sized
 from typing import Any, Generic, TypeVar
 
 import torch
 from torch.utils.data import IterableDataset, Sampler, get_worker_info
 
-from forge.core.data.seeding import derive_seed, reseed_worker
+from forge.core.data.seeding import BatchStart, derive_seed, reseed_batch
 from forge.core.errors import DataError
 
 __all__ = ["ResumableSampler", "ShardedIterableDataset", "shuffle_buffer", "worker_consumed"]
@@ -72,6 +77,9 @@ class ResumableSampler(Sampler[int]):
         drop_last: Drop the tail that does not divide evenly among ranks instead of padding it
             with repeated indices.
         epoch: The starting epoch.
+        mark_batches: When > 0, the first index of each batch of this size is yielded as a
+            :class:`~forge.core.data.seeding.BatchStart` (epoch and position), for workers to seed
+            that batch from (``build_loader`` sets it when there are workers).
 
     Raises:
         DataError: For a rank outside ``[0, world_size)``.
@@ -95,8 +103,10 @@ class ResumableSampler(Sampler[int]):
         world_size: int = 1,
         drop_last: bool = False,
         epoch: int = 0,
+        mark_batches: int = 0,
     ) -> None:
         _check_rank(rank, world_size)
+        self.mark_batches = mark_batches
         self.size = data_source if isinstance(data_source, int) else len(data_source)
         self.seed = seed
         self.shuffle = shuffle
@@ -140,9 +150,13 @@ class ResumableSampler(Sampler[int]):
         indices = self.epoch_indices()
         start, self._start = self._start, 0
         self.index = start
+        mark, epoch = self.mark_batches, self.epoch
         for position in range(start, len(indices)):
             self.index = position + 1
-            yield indices[position]
+            if mark and (position - start) % mark == 0:
+                yield BatchStart(indices[position], epoch, position)
+            else:
+                yield indices[position]
 
     def __len__(self) -> int:
         """Indices the next iteration yields (fewer than :attr:`per_rank` after a resume)."""
@@ -318,20 +332,23 @@ class ShardedIterableDataset(IterableDataset[R], Generic[R, T], abc.ABC):
         """
         self.epoch, self.start_index = _check_state(state, f"{type(self).__name__}.load_state_dict")
 
-    def iter_shard(self, worker: int = 0, num_workers: int = 1) -> Iterator[R]:
+    def iter_shard(self, worker: int = 0, num_workers: int = 1, *, seed_batches: bool = False) -> Iterator[R]:
         """Yield the samples of one (rank, worker) sub-stream, after the resume position.
 
         Args:
             worker: This worker's id.
             num_workers: Number of workers of this rank.
+            seed_batches: Reseed the random generators before each batch of this worker
+                (:func:`~forge.core.data.seeding.reseed_batch`); workers do.
 
         Yields:
             Decoded (and transformed) samples.
         """
         size = self.batch_size
+        done = -(-self.start_index // size)  # rank-local batches consumed before this iterator
         # The DataLoader always asks worker 0 first, so after a resume worker 0 must play the role
         # of the worker that owns the next batch: rotate roles by the batches already consumed.
-        role = (worker + -(-self.start_index // size)) % num_workers
+        role = (worker + done) % num_workers
         # Each stage is added only when it does something: every record passes through them all.
         mine: Iterator[T] = self.raw_records(self.epoch)
         if self.world_size > 1:
@@ -345,15 +362,24 @@ class ShardedIterableDataset(IterableDataset[R], Generic[R, T], abc.ABC):
         if skip:
             mine = itertools.islice(mine, skip, None)
         decode, transform = self.decode, self.transform
-        if transform is None:
-            yield from map(decode, mine)
-        else:
-            for raw in mine:
-                yield transform(decode(raw))
+
+        def samples(raws: Iterable[T]) -> Iterator[R]:  # maps in C: no Python frame per sample
+            decoded = map(decode, raws)
+            return decoded if transform is None else map(transform, decoded)
+
+        if not seed_batches:
+            yield from samples(mine)
+            return
+        # the DataLoader takes `size` samples a batch from this worker: its k-th batch is the rank's
+        # batch done + worker + k * num_workers
+        epoch, number = self.epoch, done + worker
+        while chunk := list(itertools.islice(mine, size)):
+            reseed_batch(epoch, number * size)
+            yield from samples(chunk)
+            number += num_workers
 
     def __iter__(self) -> Iterator[R]:
         info = get_worker_info()
         if info is None:
             return self.iter_shard(0, 1)
-        reseed_worker(info.id, self.epoch)
-        return self.iter_shard(info.id, info.num_workers)
+        return self.iter_shard(info.id, info.num_workers, seed_batches=True)
