@@ -3,9 +3,9 @@
 torch moves every tensor a worker returns into a fresh shared-memory segment and passes its file
 descriptor to the main process over a socket. For a large batch that saves copying it; for a small
 one (token ids, tabular rows, labels) the segment's creation, the descriptor's passing and the
-mapping on the other side cost far more than the bytes. With 2 workers on 2 CPU cores, batches of
-64 samples and 32 KiB arrived at 54,345 samples/s that way and at 364,113 through the worker's
-pipe; from about 1 MiB on, shared memory wins (``benchmarks/worker_transfer.py``,
+mapping on the other side cost far more than the bytes. With 2 workers, batches of 64 samples and
+32 KiB arrived 4-6x faster through the worker's pipe than through shared memory, on 2 and on 16
+CPU cores; from about 1 MiB on, shared memory wins (``benchmarks/worker_transfer.py``,
 docs/benchmarks.md). :class:`InlineCollate` sends a batch whose tensors total at most ``max_bytes``
 through the pipe as plain bytes, and leaves larger batches to torch's shared memory.
 """
