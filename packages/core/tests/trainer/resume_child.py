@@ -23,6 +23,14 @@ from forge.core.trainer.config import CheckpointConfig, EMAConfig, TrainerConfig
 from forge.core.trainer.trainer import Trainer
 
 
+class Jittered(torch.utils.data.TensorDataset):
+    """Adds noise drawn in the worker from torch's global generator, as a random augmentation does."""
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        x, y = super().__getitem__(index)
+        return x + 0.1 * torch.randn(x.shape), y
+
+
 class Announce:
     def __init__(self, delay: float) -> None:
         self.delay = delay
@@ -37,10 +45,8 @@ def main() -> None:
     g = torch.Generator().manual_seed(1234)
     x = torch.randn(320, 12, generator=g)
     y = (x[:, :3].sum(dim=1) > 0).long() + (x[:, 3] > 1).long()
-    data = torch.utils.data.TensorDataset(x, y)
-    loader = build_loader(
-        data, LoaderConfig(batch_size=16, num_workers=2, shuffle=True, persistent_workers=False), seed=7
-    )
+    data = Jittered(x, y)
+    loader = build_loader(data, LoaderConfig(batch_size=16, num_workers=2, shuffle=True), seed=7)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 3))
     config = TrainerConfig(

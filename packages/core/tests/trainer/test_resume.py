@@ -1,4 +1,8 @@
-"""Acceptance: a run SIGKILLed mid-epoch and resumed ends bitwise equal to the uninterrupted run."""
+"""Acceptance: a run SIGKILLed mid-epoch and resumed ends bitwise equal to the uninterrupted run.
+
+The child trains with 2 persistent DataLoader workers that add random noise to every sample, so
+the resumed run must also reproduce the augmentation draws of the batches after the kill.
+"""
 
 from __future__ import annotations
 
