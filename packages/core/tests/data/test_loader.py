@@ -197,6 +197,8 @@ def test_sampler_state_round_trip_and_errors() -> None:
         sampler.load_state_dict({"epoch": 0})  # malformed on purpose
     with pytest.raises(DataError, match="rank 3"):
         ResumableSampler(10, seed=0, rank=3, world_size=3)
+    with pytest.raises(DataError, match="mark_batches"):
+        ResumableSampler(10, seed=0, mark_batches=-1)
 
 
 def test_plain_iterable_refused_across_ranks() -> None:

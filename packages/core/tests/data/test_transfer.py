@@ -72,6 +72,11 @@ def test_batches_over_the_limit_or_unusual_tensors_are_left_to_torch(in_worker: 
     assert _same((torch.arange(12).reshape(3, 4).t().contiguous(), [1, 2]), _travel(view))
 
 
+def test_negative_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_bytes"):
+        InlineCollate(max_bytes=-1)
+
+
 def test_outside_a_worker_nothing_is_wrapped() -> None:
     batch = SAMPLES[0]
     assert _same(InlineCollate()(batch), default_collate(batch))

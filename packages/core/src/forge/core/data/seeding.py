@@ -13,9 +13,12 @@ run resumes, mid-epoch included.
 from __future__ import annotations
 
 import hashlib
+import random
 from typing import Any
 
 import attrs
+import numpy as np
+import torch
 from torch.utils.data import Dataset
 
 __all__ = ["BatchSeededDataset", "BatchStart", "WorkerSeeder", "derive_seed", "reseed_batch"]
@@ -56,8 +59,6 @@ class WorkerSeeder:
 
     def __call__(self, worker_id: int) -> None:
         """Seed the current worker process (torch calls this inside each worker)."""
-        import torch
-
         from forge.core.reproducibility import seed_everything
 
         global _worker_origin
@@ -84,11 +85,6 @@ def reseed_batch(epoch: int, position: int) -> bool:
     """
     if _worker_origin is None:
         return False
-    import random
-
-    import numpy as np
-    import torch
-
     seed, rank = _worker_origin
     value = derive_seed(seed, "batch", rank, epoch, position)
     random.seed(value)

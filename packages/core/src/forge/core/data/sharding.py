@@ -82,7 +82,7 @@ class ResumableSampler(Sampler[int]):
             that batch from (``build_loader`` sets it when there are workers).
 
     Raises:
-        DataError: For a rank outside ``[0, world_size)``.
+        DataError: For a rank outside ``[0, world_size)`` or a negative ``mark_batches``.
 
     Example:
         >>> sampler = ResumableSampler(10, seed=0)
@@ -106,6 +106,8 @@ class ResumableSampler(Sampler[int]):
         mark_batches: int = 0,
     ) -> None:
         _check_rank(rank, world_size)
+        if mark_batches < 0:
+            raise DataError(f"mark_batches must be >= 0 (0: no marks), got {mark_batches}")
         self.mark_batches = mark_batches
         self.size = data_source if isinstance(data_source, int) else len(data_source)
         self.seed = seed

@@ -21,10 +21,10 @@ import torch
 from torch.utils.data import default_collate, get_worker_info
 from torch.utils.data._utils.collate import collate, default_collate_fn_map
 
+from forge.core.data.configs import DEFAULT_INLINE_BYTES
+
 __all__ = ["DEFAULT_INLINE_BYTES", "InlineCollate"]
 
-DEFAULT_INLINE_BYTES = 512 * 1024
-"""Up to this size a batch travelled faster through the pipe than through shared memory (2 and 16 cores)."""
 
 
 def _stack(batch: list[torch.Tensor], *, collate_fn_map: Any = None) -> torch.Tensor:
@@ -68,30 +68,23 @@ def _plain(t: torch.Tensor) -> bool:
     )
 
 
-def _payload_bytes(obj: Any) -> int:
-    """Bytes of the tensors in a (collated) batch; -1 when one of them cannot travel as bytes."""
+def _nbytes(obj: Any) -> int:
+    """Bytes of the tensors, arrays and numbers in a sample or a collated batch (numbers count 8,
+    as the tensor elements they collate into); -1 when a tensor in it cannot travel as bytes."""
     if isinstance(obj, torch.Tensor):
         return obj.numel() * obj.element_size() if _plain(obj) else -1
+    if isinstance(obj, np.ndarray):
+        return int(obj.nbytes)
+    if isinstance(obj, (int, float)):  # bool included
+        return 8
     values = obj.values() if isinstance(obj, Mapping) else obj if isinstance(obj, (tuple, list)) else ()
     total = 0
     for value in values:
-        size = _payload_bytes(value)
+        size = _nbytes(value)
         if size < 0:
             return -1
         total += size
     return total
-
-
-def _sample_bytes(sample: Any) -> int:
-    """Bytes one sample adds to a collated batch (numbers become 8-byte tensor elements)."""
-    if isinstance(sample, torch.Tensor):
-        return sample.numel() * sample.element_size()
-    if isinstance(sample, np.ndarray):
-        return int(sample.nbytes)
-    if isinstance(sample, (int, float, bool)):
-        return 8
-    values = sample.values() if isinstance(sample, Mapping) else sample if isinstance(sample, (tuple, list)) else ()
-    return sum(_sample_bytes(v) for v in values)
 
 
 def _inline(obj: Any) -> Any:
@@ -114,7 +107,7 @@ class InlineCollate:
 
     With ``collate_fn=None`` it collates as ``default_collate`` does. A batch whose tensors total
     at most ``max_bytes`` is built in ordinary memory and pickled by value; a larger one, or one
-    holding a tensor that cannot travel as bytes (a subclass, sparse, on a GPU, requiring grad), is
+    holding a tensor that cannot travel as bytes (a subclass, sparse, quantized, on a GPU, requiring grad), is
     left to torch's shared memory. The main process receives ordinary tensors either way.
 
     Attributes:
@@ -123,17 +116,19 @@ class InlineCollate:
     """
 
     collate_fn: Callable[[list[Any]], Any] | None = None
-    max_bytes: int = DEFAULT_INLINE_BYTES
+    max_bytes: int = attrs.field(default=DEFAULT_INLINE_BYTES, validator=attrs.validators.ge(0))
 
     def __call__(self, batch: list[Any]) -> Any:
         """Collate ``batch``; only inside a DataLoader worker is anything sent by value."""
         if get_worker_info() is None:  # collating in the main process: nothing travels
             return default_collate(batch) if self.collate_fn is None else self.collate_fn(batch)
         if self.collate_fn is None:
-            if not batch or _sample_bytes(batch[0]) * len(batch) > self.max_bytes:
+            # estimated from the first sample, so that a large batch is built in shared memory directly
+            estimate = _nbytes(batch[0]) * len(batch) if batch else -1
+            if not 0 <= estimate <= self.max_bytes:
                 return default_collate(batch)
             out = collate(batch, collate_fn_map=_PIPE_COLLATE_MAP)
         else:
             out = self.collate_fn(batch)
-        size = _payload_bytes(out)
+        size = _nbytes(out)
         return _inline(out) if 0 <= size <= self.max_bytes else out
