@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -194,6 +195,20 @@ def test_edited_manifest_is_refused(tmp_path: Path) -> None:
         load_checkpoint(path)
     (path / "manifest.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):
+        verify_checkpoint(path)
+
+
+def test_checkpoint_digested_as_forge_core_0_1_did_still_verifies(tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path / "c", {"m": {"w": torch.zeros(1)}}, {"note": "ünïcode ✓", "lr": 0.1})
+    body = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    del body["digest"]
+    # forge-core 0.1 hashed the manifest body this way and stored the digest beside it.
+    old = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+    (path / "manifest.json").write_text(json.dumps({**body, "digest": old}, indent=1), encoding="utf-8")
+    assert load_checkpoint(path).manifest["note"] == "ünïcode ✓"
+    body["digest"] = old
+    (path / "manifest.json").write_text(json.dumps(body, indent=1).replace('"lr": 0.1', '"lr": NaN'), encoding="utf-8")
+    with pytest.raises(CheckpointError, match="manifest.json is corrupted"):
         verify_checkpoint(path)
 
 

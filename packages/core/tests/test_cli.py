@@ -263,6 +263,15 @@ def test_new_plugin_writes_a_package(tmp_path: Path) -> None:
     assert run("new-plugin", "Bad-Name", "--dir", str(tmp_path)).exit_code == 2
 
 
+def test_new_plugin_failing_midway_leaves_no_half_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forge.core.cli import _scaffold
+
+    monkeypatch.setattr(_scaffold, "_FILES", {"README.md": "# {name}", "pyproject.toml": "{no_such_field}"})
+    with pytest.raises(KeyError, match="no_such_field"):
+        _scaffold.write_plugin("demo_y", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- the installed command, in a fresh process ---------------------------------------------
 def _forge() -> str:
     exe = Path(sys.executable).parent / "forge"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +105,12 @@ def test_eval_report_errors_name_the_problem(tmp_path: Path) -> None:
         EvalReport.load(tmp_path / "bad.json")
     with pytest.raises(DataError, match="JSON-able"):
         EvalReport(metrics={}, num_samples=0, extra={"x": object()}).to_json()
+
+
+def test_evaluator_imports_without_torch_and_loads_evaluate_run_on_first_use() -> None:
+    code = (
+        "import sys, forge.core.evaluator as ev\n"
+        "assert 'torch' not in sys.modules and 'forge.core._runner' not in sys.modules\n"
+        "assert callable(ev.evaluate_run) and 'forge.core._runner' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

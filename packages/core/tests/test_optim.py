@@ -6,8 +6,10 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 import torch
@@ -27,7 +29,11 @@ from forge.core.optim import (
     WarmupScheduler,
     build_adamw,
     build_lamb,
+    build_one_cycle,
+    build_plateau,
     build_sgd,
+    build_step,
+    build_warmup,
     build_warmup_cosine,
     parameter_groups,
 )
@@ -39,6 +45,7 @@ from forge.core.optim.configs import (
     PlateauConfig,
     SGDConfig,
     StepConfig,
+    WarmupConfig,
     WarmupCosineConfig,
 )
 
@@ -366,8 +373,6 @@ def test_warmup_cosine_value_is_a_closed_form() -> None:
 
 
 def test_build_warmup_builds_the_wrapped_scheduler_through_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    from forge.core.optim import build_step, build_warmup
-    from forge.core.optim.configs import WarmupConfig
     from forge.core.registry import registry
 
     calls: list[tuple[str, str, dict[str, Any]]] = []
@@ -384,3 +389,101 @@ def test_build_warmup_builds_the_wrapped_scheduler_through_the_registry(monkeypa
     sched = build_warmup(config)(opt, 10)
     assert calls == [("scheduler", "core.step", {"step_size": 1, "gamma": 0.5})]
     assert lrs_of(sched, opt, 5) == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.25])
+
+
+def test_optimizer_config_fields_reach_the_optimizer() -> None:
+    configs = [
+        (AdamWConfig(lr=0.02, betas=(0.8, 0.9), eps=1e-7, weight_decay=0.2, amsgrad=True), torch.optim.AdamW),
+        (SGDConfig(lr=0.3, momentum=0.5, dampening=0.1, weight_decay=0.2), torch.optim.SGD),
+        (
+            LambConfig(lr=0.02, betas=(0.8, 0.9), eps=1e-7, weight_decay=0.2, bias_correction=False, trust_clip=2.0),
+            Lamb,
+        ),
+    ]
+    for config, optimizer_class in configs:
+        opt = {AdamWConfig: build_adamw, SGDConfig: build_sgd, LambConfig: build_lamb}[type(config)](config)(
+            small_model()
+        )
+        assert isinstance(opt, optimizer_class)
+        torch_fields = set(attrs.fields_dict(type(config))) - {"no_decay_bias_and_norm", "implementation"}
+        assert {k: opt.defaults[k] for k in torch_fields} == {k: getattr(config, k) for k in torch_fields}
+
+
+SCHEDULE_FIXTURE = Path(__file__).parent / "fixtures" / "schedules.json"
+SCHEDULE_CASES: dict[str, dict[str, Any]] = json.loads(SCHEDULE_FIXTURE.read_text())["cases"]
+SCHEDULE_BUILDERS: dict[str, tuple[Any, type]] = {
+    "warmup_cosine": (build_warmup_cosine, WarmupCosineConfig),
+    "one_cycle": (build_one_cycle, OneCycleConfig),
+    "step": (build_step, StepConfig),
+    "plateau": (build_plateau, PlateauConfig),
+    "warmup": (build_warmup, WarmupConfig),
+}
+
+
+def build_schedule(case: dict[str, Any]) -> tuple[torch.optim.Optimizer, ForgeScheduler]:
+    """Two param groups (lr 1 and 0.5, or 1e-3 and 5e-4 for AdamW) under the case's registered scheduler."""
+    a, b = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
+    optimizer: torch.optim.Optimizer
+    if case.get("optimizer") == "adamw":
+        optimizer = torch.optim.AdamW([{"params": [a], "lr": 1e-3}, {"params": [b], "lr": 5e-4}])
+    else:
+        optimizer = torch.optim.SGD([{"params": [a], "lr": 1.0}, {"params": [b], "lr": 0.5}], momentum=0.9)
+    builder, config_class = SCHEDULE_BUILDERS[case["scheduler"]]
+    return optimizer, builder(structure(case["options"], config_class))(optimizer, case["total"])
+
+
+def drive_schedule(
+    case: dict[str, Any], optimizer: torch.optim.Optimizer, sched: ForgeScheduler, start: int, stop: int
+) -> tuple[list[list[float]], list[list[float]]]:
+    """Each group's (lr, momentum or beta1) used by optimizer steps ``start`` to ``stop``."""
+    metrics = {step: m for step, m in case.get("metrics", [])}
+    lrs, momenta = [], []
+    for step in range(start, stop):
+        lrs.append([float(g["lr"]) for g in optimizer.param_groups])
+        momenta.append([float(g["betas"][0] if "betas" in g else g["momentum"]) for g in optimizer.param_groups])
+        optimizer.step()
+        sched.step(metrics.get(step))
+    return lrs, momenta
+
+
+def assert_same_schedule(got: list[list[float]], want: list[list[float]]) -> None:
+    assert len(got) == len(want)
+    for step, (g, w) in enumerate(zip(got, want, strict=True)):
+        assert g == pytest.approx(w, rel=1e-9, abs=1e-15), f"step {step}"
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULE_CASES))
+def test_schedules_match_forge_0_1_and_resume_exactly(name: str) -> None:
+    case = SCHEDULE_CASES[name]
+    k, n = case["resume_at"], case["steps"]
+    optimizer, sched = build_schedule(case)
+    lrs, momenta = drive_schedule(case, optimizer, sched, 0, n)
+    assert_same_schedule(lrs, case["lr"])
+    assert_same_schedule(momenta, case["momentum"])
+
+    # Saved at step k (through the checkpoint's JSON skeleton), loaded into a fresh one: same values.
+    optimizer, sched = build_schedule(case)
+    drive_schedule(case, optimizer, sched, 0, k)
+    saved = json_round_trip({"optimizer": optimizer.state_dict(), "scheduler": sched.state_dict()})
+    # A state saved by forge-core 0.1's hand-written schedulers (recorded at step k) resumes the same.
+    old = {group: unflatten_state({}, skeleton) for group, skeleton in case["state"].items()}
+    for state in (saved, old):
+        optimizer, sched = build_schedule(case)
+        optimizer.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        lrs, momenta = drive_schedule(case, optimizer, sched, k, n)
+        assert_same_schedule(lrs, case["lr"][k:])
+        assert_same_schedule(momenta, case["momentum"][k:])
+
+
+def test_registered_schedules_run_on_torch_schedulers() -> None:
+    expected = {
+        "one_cycle/defaults": torch.optim.lr_scheduler.OneCycleLR,
+        "step/step_size": torch.optim.lr_scheduler.StepLR,
+        "step/milestones": torch.optim.lr_scheduler.MultiStepLR,
+        "plateau/min_rel": torch.optim.lr_scheduler.ReduceLROnPlateau,
+        "warmup_cosine/restarts": torch.optim.lr_scheduler.LRScheduler,
+    }
+    for name, torch_class in expected.items():
+        _, sched = build_schedule(SCHEDULE_CASES[name])
+        assert isinstance(sched, TorchSchedulerAdapter) and isinstance(sched.scheduler, torch_class), name

@@ -259,11 +259,117 @@ def test_typed_hook_facade_calls_one_plugin_or_all() -> None:
     def collect(name: str, /, **_: object) -> None:
         names.append(name)
 
-    ForgeHooks(pm, plugin="core").register_models(collect)
+    ForgeHooks(pm, plugin="core").register_kind("model", collect)
     assert names == ["mlp"]
     names.clear()
     ForgeHooks(pm).register_kind("loss", collect)
     assert "cross_entropy" in names and "focal" in names
     names.clear()
-    ForgeHooks(pm, plugin="nobody").register_models(collect)
+    ForgeHooks(pm, plugin="nobody").register_kind("model", collect)
     assert names == []
+
+
+def test_per_kind_facade_methods_are_deprecated_aliases_of_register_kind() -> None:
+    from forge.core._deprecated import ForgeDeprecationWarning
+    from forge.core.plugins import ForgeHooks
+
+    pm = Registry(entry_points=[ep("good", "forge_fixture_good")]).plugin_manager()
+    names: list[str] = []
+    with pytest.warns(ForgeDeprecationWarning, match=r"ForgeHooks\.register_losses .*register_kind\('loss'"):
+        ForgeHooks(pm).register_losses(lambda name, /, **_: names.append(name))  # type: ignore[attr-defined]  # deprecated
+    assert names == ["l1"]
+    with pytest.raises(AttributeError, match="register_widgets"):
+        ForgeHooks(pm).register_widgets  # type: ignore[attr-defined]  # no such kind  # noqa: B018
+
+
+def test_hookspecs_are_generated_from_the_kinds_with_their_docs() -> None:
+    import inspect
+    import typing
+
+    import pluggy
+
+    from forge.core import hookspecs, plugin
+    from forge.core.hookspecs import KINDS, Register
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    specs = {name for name in dir(pm.hook) if name.startswith("forge_")}
+    assert specs == {k.hook for k in KINDS.values()} | {"forge_register_commands"}
+    assert [k.plural for k in KINDS.values()][:3] == ["models", "losses", "metrics"]
+    for kind in KINDS.values():
+        spec = getattr(hookspecs, kind.hook)
+        assert spec.__name__ == kind.hook and spec.__doc__ == kind.doc and kind.doc.startswith("Register ")
+        assert list(inspect.signature(spec).parameters) == ["register"]
+        assert typing.get_type_hints(spec) == {"register": Register, "return": type(None)}
+    # core's own plugin implements one hook per catalog, each named after its kind's hook
+    assert {n for n in dir(plugin) if n.startswith("forge_")} == {KINDS[k].hook for k in plugin._CATALOGS}
+
+
+def test_the_plugin_guide_lists_every_hook() -> None:
+    from forge.core.hookspecs import KINDS
+
+    guide = (Path(__file__).parents[3] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1].strip(" `") for line in guide.splitlines() if line.startswith("| `forge_register_")]
+    assert rows == [k.hook for k in KINDS.values()] + ["forge_register_commands"]
+
+
+def test_record_failure_marks_unregisters_and_obeys_strict() -> None:
+    from forge.core.plugins import PluginInfo, record_failure
+
+    reg = registry_of(ep("good", "forge_fixture_good"))
+    pm = reg.plugin_manager()
+    info = reg.plugins[0]
+    record_failure(info, PluginSettings(), "went wrong", pm=pm)
+    assert (info.status, info.error) == ("failed", "went wrong")
+    assert pm.get_plugin("good") is None
+    other = PluginInfo(name="x", distribution="forge-x", version="1.0", module="m", status="loaded")
+    with pytest.raises(PluginError, match=r"plugin 'x' \(forge-x 1\.0\): too old") as exc_info:
+        record_failure(other, PluginSettings(strict=True), "too old", ValueError("cause"), status="incompatible")
+    assert other.status == "incompatible" and isinstance(exc_info.value.__cause__, ValueError)
+
+
+@pytest.fixture
+def command_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[metadata.EntryPoint]:
+    (tmp_path / "forge_fixture_cmd_raises.py").write_text(
+        "import click\nfrom forge.core.hookspecs import hookimpl\nFORGE_PLUGIN_API = 1\n"
+        "@hookimpl\ndef forge_register_commands(register):\n"
+        "    register(click.Command('half'))\n    raise RuntimeError('commands exploded')\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "forge_fixture_cmd_nameless.py").write_text(
+        "import click\nfrom forge.core.hookspecs import hookimpl\nFORGE_PLUGIN_API = 1\n"
+        "@hookimpl\ndef forge_register_commands(register):\n    register(click.Command(None))\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return [
+        ep("raises", "forge_fixture_cmd_raises"),
+        ep("nameless", "forge_fixture_cmd_nameless"),
+        ep("cmds", "forge_fixture_commands"),
+        ep("broken", "forge_fixture_broken_import"),
+    ]
+
+
+def test_collect_commands_isolates_each_plugin(command_plugins: list[metadata.EntryPoint]) -> None:
+    from forge.core.plugins import collect_commands
+
+    reg = registry_of(*command_plugins)
+    commands = collect_commands(reg.plugin_manager(), reg.plugins, reg.settings)
+    assert list(commands) == ["hello"]  # "half" came from a plugin whose hook then raised
+    infos = by_name(reg)
+    assert infos["raises"].status == "failed"  # type: ignore[attr-defined]
+    assert "forge_register_commands failed: RuntimeError: commands exploded" in infos["raises"].error  # type: ignore[attr-defined]
+    assert "has no name" in infos["nameless"].error  # type: ignore[attr-defined]
+    assert infos["cmds"].status == "loaded"  # type: ignore[attr-defined]
+    fresh = registry_of(*command_plugins)
+    with pytest.raises(PluginError, match="commands exploded"):
+        collect_commands(fresh.plugin_manager(), fresh.plugins, PluginSettings(strict=True))
+
+
+def test_registry_exposes_loaded_and_settings() -> None:
+    settings = PluginSettings(trace=True)
+    reg = Registry(settings, entry_points=[ep("good", "forge_fixture_good")])
+    assert reg.settings is settings and not reg.loaded
+    reg.load()
+    assert reg.loaded
+    assert Registry(entry_points=[]).settings == PluginSettings.from_env()

@@ -1,4 +1,4 @@
-"""Recipes: schema checks with key paths, building through the registry, `forge train`/`forge eval`."""
+"""Recipes: schema checks with key paths, resolving once, building through the registry, `forge train`/`forge eval`."""
 
 from __future__ import annotations
 
@@ -7,15 +7,22 @@ import sys
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 import forge.core.registry  # noqa: F401  # loaded so it can be patched below
-from forge.core.errors import ConfigError
-from forge.core.recipe import Recipe, evaluate_run, load_recipe, resume_run, run_recipe, wilson_interval
+from forge.core import _runner
+from forge.core import recipe as recipe_module
+from forge.core import run as run_module
+from forge.core._deprecated import ForgeDeprecationWarning
+from forge.core._runner import load_model, resume_run, run_recipe
+from forge.core.errors import ConfigError, RegistryError
+from forge.core.evaluator import ConfidenceInterval, evaluate_run, wilson_interval
+from forge.core.recipe import Recipe, load_recipe
 from forge.core.registry import Registry
-from forge.core.run import RunDir, load_model
+from forge.core.run import RunDir
 
 SMALL = ["data.num_samples=256", "trainer.max_epochs=2", "trainer.log_every_n_steps=2"]
 
@@ -61,13 +68,13 @@ def test_train_writes_a_complete_run_dir_then_resume_and_eval(tmp_path: Path) ->
         "lineage.json",
         "log.jsonl",
         "metrics.json",
-        "trainer.json",
     ):
         assert (run / name).is_file(), name
     lineage = json.loads((run / "lineage.json").read_text())
     assert lineage["dataset"]["fingerprint"] and len(lineage["config_hash"]) == 64
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["num_classes"] == 4  # filled in from the dataset's info
+    assert config["trainer"]["name"] == "core.default" and config["callbacks"] == []
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["stop_reason"] == "max_epochs" and "test/accuracy" in metrics
     assert result.metrics["val/accuracy"] > 0.5  # four classes: chance is 0.25
@@ -84,6 +91,7 @@ def test_train_writes_a_complete_run_dir_then_resume_and_eval(tmp_path: Path) ->
     assert report["split"] == "test" and report["samples"] > 0
     low, high = report["accuracy_ci"]
     assert low <= report["accuracy"] <= high
+    assert (low, high) == pytest.approx(_wilson(report["accuracy"], report["samples"]))
 
 
 def test_cli_train_and_eval(tmp_path: Path) -> None:
@@ -99,10 +107,87 @@ def test_cli_train_and_eval(tmp_path: Path) -> None:
     assert report["which"] == "best" and 0.0 <= report["accuracy"] <= 1.0
 
 
-def test_wilson_interval() -> None:
-    low, high = wilson_interval(90, 100)
-    assert 0.82 < low < 0.83 and 0.94 < high < 0.95
-    assert wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
-    assert wilson_interval(10, 10)[1] == pytest.approx(1.0, abs=1e-12)
-    with pytest.raises(ConfigError):
-        wilson_interval(1, 0)
+def _wilson(accuracy: float, samples: int) -> tuple[float, float]:
+    ci = wilson_interval(round(accuracy * samples), samples)
+    return ci.lower, ci.upper
+
+
+def test_each_component_is_resolved_once_and_built_from_its_config_object(
+    tmp_path: Path, core_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[str] = []
+    built: list[tuple[str, bool]] = []
+    make_config, build = core_registry.make_config, core_registry.build
+
+    def counting_make_config(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(f"{kind}:{name}")
+        return make_config(kind, name, *args, **kwargs)
+
+    def recording_build(kind: str, name: str, config: Any = None, /, **overrides: Any) -> Any:
+        built.append((f"{kind}:{name}", config is not None))
+        return build(kind, name, config, **overrides)
+
+    monkeypatch.setattr(core_registry, "make_config", counting_make_config)
+    monkeypatch.setattr(core_registry, "build", recording_build)
+    run_recipe("core/mlp", ["data.num_samples=128", "trainer.max_epochs=1"], run_dir=tmp_path / "run")
+    sections = [m for m in made if not m.startswith("callback:")]  # the trainer's own callbacks aside
+    assert sorted(sections) == [
+        "dataset:core.synthetic_classification",
+        "loss:core.cross_entropy",
+        "metric:core.accuracy",
+        "model:core.mlp",
+        "optimizer:core.adamw",
+        "scheduler:core.warmup_cosine",
+    ]
+    assert [name for name, with_config in built if not with_config and not name.startswith("callback:")] == [
+        "recipe:core.mlp"
+    ]
+
+
+def test_callbacks_section_attaches_registered_callbacks(tmp_path: Path) -> None:
+    recipe = tmp_path / "lr.toml"
+    recipe.write_text(
+        Path(load_recipe("core/mlp").source).read_text()
+        + '\n[[callbacks]]\nname = "core.lr_monitor"\nevery_n_steps = 1\n'
+    )
+    run_recipe(recipe, ["data.num_samples=128", "trainer.max_epochs=1"], run_dir=tmp_path / "run")
+    log = RunDir(tmp_path / "run").read_log()
+    assert sum("lr/group0" in r for r in log) == max(int(r["step"]) for r in log if "lr/group0" in r) > 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["callbacks"] == [{"name": "core.lr_monitor", "every_n_steps": 1}]
+
+
+def test_unknown_callback_or_trainer_is_an_error_naming_its_section() -> None:
+    with pytest.raises(RegistryError, match=r"callbacks\[0\]: no callback named 'nope'"):
+        load_recipe("core/mlp", ["callbacks=[nope]"]).with_num_classes(4).validate()
+    with pytest.raises(RegistryError, match=r"trainer\.name: no trainer named 'nope'"):
+        load_recipe("core/mlp", ["trainer.name=nope"]).with_num_classes(4).validate()
+    with pytest.raises(ConfigError, match=r"callbacks\[0\]\.name: required"):
+        load_recipe("core/mlp", ["callbacks=[{every_n_steps: 2}]"])
+
+
+def test_evaluate_run_scores_the_recipes_own_metrics(tmp_path: Path) -> None:
+    metrics = "metrics=[core.accuracy, {name: core.f1, average: macro}]"
+    run_recipe("core/mlp", ["data.num_samples=256", "trainer.max_epochs=1", metrics], run_dir=tmp_path / "run")
+    report = evaluate_run(tmp_path / "run", confidence=0.9)
+    trained = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert report["accuracy"] == pytest.approx(trained["test/accuracy"])
+    assert report["f1"] == pytest.approx(trained["test/f1"]) and "f1_ci" not in report
+    assert report["loss"] == pytest.approx(trained["test/loss"], rel=1e-5)
+    ci = wilson_interval(round(report["accuracy"] * report["samples"]), report["samples"], confidence=0.9)
+    assert report["accuracy_ci"] == [ci.lower, ci.upper] and report["confidence"] == 0.9
+
+
+def test_moved_names_warn_and_still_work() -> None:
+    with pytest.warns(ForgeDeprecationWarning, match=r"forge\.core\.recipe\.run_recipe"):
+        assert recipe_module.run_recipe is _runner.run_recipe
+    with pytest.warns(ForgeDeprecationWarning, match=r"forge\.core\.run\.load_model"):
+        assert run_module.load_model is _runner.load_model
+    with pytest.warns(ForgeDeprecationWarning, match=r"forge\.core\.recipe\.evaluate_run"):
+        assert recipe_module.evaluate_run is evaluate_run
+    with pytest.warns(ForgeDeprecationWarning, match=r"forge\.core\.recipe\.wilson_interval"):
+        old_wilson = recipe_module.wilson_interval
+    ci = old_wilson(90, 100)  # now the evaluator's: a ConfidenceInterval instead of a (low, high) tuple
+    assert isinstance(ci, ConfidenceInterval) and 0.82 < ci.lower < 0.83 and 0.94 < ci.upper < 0.95
+    with pytest.raises(AttributeError):
+        _ = recipe_module.no_such_name

@@ -124,6 +124,33 @@ def test_build_refuses_bad_overrides_with_the_key_path(reg: Registry) -> None:
         reg.build("model", "good.tiny", **{"head.colour": 1})
 
 
+def test_build_takes_a_resolved_config_object_as_it_is(reg: Registry) -> None:
+    config = reg.make_config("model", "other.wide", {"width": 2})
+    built = reg.build("model", "other.wide", config)
+    assert built.what == "wide" and built.config is config  # handed on, not re-structured
+    assert reg.build("model", "good.tiny", config).config is config  # same config class, another variant
+
+
+def test_build_refuses_a_config_object_with_overrides_or_of_the_wrong_class(reg: Registry) -> None:
+    config = reg.make_config("model", "other.wide")
+    with pytest.raises(ConfigError, match=r"model other\.wide: give a config object or overrides, not both \(width\)"):
+        reg.build("model", "other.wide", config, width=3)
+    loss_config = reg.make_config("loss", "l1")
+    wrong_class = r"model other\.wide takes a forge_fixture_configs\.TinyConfig config, got a forge_fixture_configs\.L1"
+    with pytest.raises(ConfigError, match=wrong_class):
+        reg.build("model", "other.wide", loss_config)
+    with pytest.raises(ConfigError, match=r"model good\.plain has no config class"):
+        reg.build("model", "good.plain", config)
+
+
+def test_builder_returns_the_imported_builder(reg: Registry) -> None:
+    builder = reg.builder("model", "wide")
+    assert builder.__name__ == "build_wide" and builder.__module__ == "forge_fixture_impl"
+    assert builder(reg.make_config("model", "wide", {"width": 1})).config.width == 1
+    with pytest.raises(RegistryError, match="no model named 'nope'"):
+        reg.builder("model", "nope")
+
+
 def test_required_field_without_default_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "forge_fixture_nodefault.py").write_text(
         "from forge.core.hookspecs import hookimpl\nFORGE_PLUGIN_API = 1\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,21 @@ def test_image_folder_reads_splits_with_shared_classes(tmp_path: Path) -> None:
     first = splits.info.fingerprint
     Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(tmp_path / "train" / "cat" / "new.png")
     assert build_image_folder(ImageFolderConfig(root=str(tmp_path))).info.fingerprint != first
+
+
+def test_fingerprints_share_core_s_format_and_contents_mode_sees_bytes(tmp_path: Path) -> None:
+    _write_folder(tmp_path, "train", {"cat": 2})
+    listing = ImageFolderConfig(root=str(tmp_path), val=None)
+    contents = ImageFolderConfig(root=str(tmp_path), val=None, hash_contents=True)
+    before = [build_image_folder(c).info.fingerprint for c in (listing, contents)]
+    small = ShapesConfig(image_size=8, num_train=4, num_val=0, num_test=0)
+    for fingerprint in [*before, build_shapes(small).info.fingerprint, build_digits(DigitsConfig()).info.fingerprint]:
+        assert re.fullmatch(r"[0-9a-f]{64}", fingerprint)
+    assert before[0] != before[1]
+    image = tmp_path / "train" / "cat" / "0.png"
+    image.write_bytes(image.read_bytes()[:-1] + b"\0")  # same size, same name, other bytes
+    after = [build_image_folder(c).info.fingerprint for c in (listing, contents)]
+    assert after[0] == before[0] and after[1] != before[1]
 
 
 def test_image_folder_errors_name_the_folder(tmp_path: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import subprocess
 import sys
 from typing import Any
 
+import attrs
 import pytest
 import torch
 from torch import nn
@@ -15,8 +17,8 @@ from forge.core.config import structure
 from forge.core.errors import ConfigError
 from forge.vision.models.catalog import MODEL_NAMES, register_models
 from forge.vision.models.configs import EfficientNetConfig, MobileNetConfig, ResNetConfig
-from forge.vision.models.efficientnet import MBConv, build_efficientnet
-from forge.vision.models.layers import DropPath, LayerNorm2d, groupnorm_groups, make_divisible
+from forge.vision.models.efficientnet import build_efficientnet
+from forge.vision.models.layers import DropPath, LayerNorm2d, MBConv, groupnorm_groups, make_divisible
 from forge.vision.models.mobilenet import build_mobilenet
 from forge.vision.models.resnet import Bottleneck, PreActBasicBlock, build_resnet
 from forge.vision.models.resnet import example_input as resnet_example
@@ -61,6 +63,47 @@ def test_parameter_count_equals_torchvision(name: str) -> None:
     with torch.device("meta"):
         model = build(config)
     assert n_params(model) == expected
+
+
+# Recorded before EfficientNet's and MobileNetV3's blocks became one class: sha256 of the sorted
+# "key:shape" lines of the state dict, parameter count (num_classes=1000), and the logits of
+# sample 0 in training mode with stochastic depth (num_classes=5, seeds as in the test).
+MBCONV_REFERENCE: dict[str, tuple[Any, str, int, list[float]]] = {
+    "efficientnet_b0": (
+        EfficientNetConfig(variant="b0"),
+        "f283c10a15eb79f3cd7d197355cee00e04cc78d0f0bc11ac99c2b230632d4b85",
+        5_288_548,
+        [-3.326869, -4.841851, 7.345009, -4.433632, 9.471679],
+    ),
+    "mobilenet_v3_small": (
+        MobileNetConfig(variant="v3_small"),
+        "bcde2d45a27d48889c33d32071cb7ebc43818dd6ba85e1378b77624b09bc0bd6",
+        2_542_856,
+        [0.006455183, 0.003932757, 0.00405887, 0.048326, 0.01825464],
+    ),
+    "mobilenet_v3_large": (
+        MobileNetConfig(variant="v3_large"),
+        "c528e0bb2a7fb18b6c5d1a58ef9b71974625c88aa9a3145c77eec8d8c6af911f",
+        5_483_032,
+        [-0.03737469, 0.003398836, -0.00848264, 0.02225777, -0.005967492],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MBCONV_REFERENCE))
+def test_mbconv_models_keep_their_state_dict_layout_and_outputs(name: str) -> None:
+    config, digest, count, logits = MBCONV_REFERENCE[name]
+    torch.manual_seed(0)
+    model = build(config)
+    layout = "\n".join(f"{k}:{tuple(v.shape)}" for k, v in sorted(model.state_dict().items()))
+    assert hashlib.sha256(layout.encode()).hexdigest() == digest
+    assert n_params(model) == count
+    torch.manual_seed(0)
+    model = build(attrs.evolve(config, num_classes=5, drop_path_rate=0.3)).train()
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(2)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)[0], torch.tensor(logits), rtol=1e-4, atol=1e-6)
 
 
 def test_num_classes_and_in_chans_change_only_stem_and_head() -> None:

@@ -27,6 +27,23 @@ def test_jsonl_round_trip_with_unicode_and_nfc(tmp_path: Path) -> None:
     assert out == [("caf\u00e9 \U0001f600", i) for i in range(5)]
 
 
+def test_every_stream_takes_the_shared_keywords(tmp_path: Path) -> None:
+    jsonl = write_jsonl_shards([{"text": "a"}], tmp_path / "j", shard_size=1)
+    (tmp_path / "c.csv").write_text("x\n1\n", encoding="utf-8")
+    shards = write_safetensors_shards(
+        {"input": torch.zeros(2, 1), "target": torch.zeros(2)}, tmp_path / "s", shard_size=2
+    )
+    shared = {"shuffle_files": True, "seed": 7, "shuffle_buffer": 4, "rank": 1, "world_size": 2, "transform": str}
+    for stream in (
+        JsonlStream(jsonl, **shared),
+        CsvStream([tmp_path / "c.csv"], columns={"x": "int"}, **shared),
+        SafetensorsShardStream(shards, **shared),
+    ):
+        assert {k: getattr(stream, k) for k in shared} == shared
+    with pytest.raises(TypeError, match="shufle_files"):
+        JsonlStream(jsonl, shufle_files=True)
+
+
 def test_jsonl_bad_utf8_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b'{"text": "ok"}\n{"text": "\xff"}\n')

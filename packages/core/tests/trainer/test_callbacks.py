@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from torch import nn
 
-from forge.core.trainer.config import CheckpointConfig, TrainerConfig
+import forge.core.trainer.callbacks as callbacks_package
+from forge.core.trainer.callbacks import (
+    CheckpointCallback,
+    EarlyStopping,
+    EMACallback,
+    ProfilerCallback,
+    ProgressCallback,
+    default_callbacks,
+)
+from forge.core.trainer.config import CheckpointConfig, EarlyStoppingConfig, EMAConfig, ProfilerConfig, TrainerConfig
 from forge.core.trainer.events import HOOK_NAMES, CallbackManager, callback_hook
 from forge.core.trainer.trainer import Trainer
 
@@ -47,6 +58,12 @@ class Recorder:
 
     def on_validation_start(self, trainer: Trainer) -> None:
         self._rec("validation_start")
+
+    def on_evaluation_start(self, trainer: Trainer) -> None:
+        self._rec("evaluation_start")
+
+    def on_evaluation_end(self, trainer: Trainer) -> None:
+        self._rec("evaluation_end")
 
     def on_validation_end(self, trainer: Trainer, metrics: Mapping[str, float]) -> None:
         self._rec("validation_end")
@@ -94,6 +111,8 @@ def test_event_order_with_accumulation_validation_and_checkpoints(tmp_path: Path
             *step,
             f"step_end{s2}",
             "validation_start",
+            "evaluation_start",
+            "evaluation_end",
             "validation_end",  # every 2 steps (the epoch-end one would repeat it)
             f"epoch_end{epoch}",
             "save_checkpoint",
@@ -157,3 +176,38 @@ def test_tryfirst_marker_and_unimplemented_hooks_are_not_dispatched() -> None:
     trainer = Trainer(TrainerConfig(max_epochs=1, val_every_n_epochs=None), callbacks=[Late()])
     trainer.fit(make_model(), make_batches(1), loss_fn=nn.CrossEntropyLoss(), optimizer=sgd())
     assert trainer._h_step_end is None and trainer._h_before_bw is None
+
+
+def test_evaluation_hooks_wrap_every_pass_also_after_fit_and_when_it_fails() -> None:
+    rec = Recorder()
+    trainer = Trainer(TrainerConfig(max_epochs=1, val_every_n_epochs=None, progress=False), callbacks=[rec])
+    trainer.fit(make_model(), make_batches(2), loss_fn=nn.CrossEntropyLoss(), optimizer=sgd())
+    rec.log.clear()
+    assert "val/loss" in trainer.validate(make_batches(1))
+    assert rec.log == ["evaluation_start", "evaluation_end"]
+    rec.log.clear()
+    wrong_width = [(torch.zeros(2, 5), torch.zeros(2, dtype=torch.long))]
+    with pytest.raises(RuntimeError):
+        trainer.validate(wrong_width)
+    assert rec.log == ["evaluation_start", "evaluation_end"]
+
+
+def test_default_callbacks_surround_the_users_in_the_documented_order(tmp_path: Path) -> None:
+    cfg = TrainerConfig(
+        max_epochs=1, ema=EMAConfig(), profiler=ProfilerConfig(), early_stopping=EarlyStoppingConfig(), progress=True
+    )
+    mine = Recorder()
+    made = default_callbacks(cfg, run_dir=tmp_path, checkpoints=True, is_main_process=True, user_callbacks=[mine])
+    kinds = [EMACallback, ProfilerCallback, Recorder, EarlyStopping, CheckpointCallback, ProgressCallback]
+    assert [type(cb) for cb in made] == kinds and made[2] is mine
+    assert made[1].output_dir == tmp_path / "profile"
+    # No run directory: no profiler; no checkpoints: no checkpoint callback; other ranks: no bar.
+    assert [type(cb) for cb in default_callbacks(cfg, is_main_process=False)] == [EMACallback, EarlyStopping]
+
+
+def test_callbacks_read_no_private_trainer_attribute() -> None:
+    folder = Path(callbacks_package.__file__).parent
+    for source in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "trainer":
+                assert not node.attr.startswith("_"), f"{source.name}:{node.lineno} reads trainer.{node.attr}"

@@ -37,7 +37,22 @@ class ForgeDeprecationWarning(DeprecationWarning):
     """A forge name that still works but has moved; the message says where to and until when."""
 
 
-MOVED_ATTRIBUTES: dict[str, dict[str, str]] = {}
+MOVED_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "forge.core.trainer.trainer": {"build_trainer": "forge.core.trainer.trainer:Trainer"},
+    "forge.core.recipe": {
+        "RunResult": "forge.core._runner:RunResult",
+        "build_loaders": "forge.core._runner:build_loaders",
+        "resume_run": "forge.core._runner:resume_run",
+        "run_recipe": "forge.core._runner:run_recipe",
+        "evaluate_run": "forge.core.evaluator:evaluate_run",
+        "wilson_interval": "forge.core.evaluator:wilson_interval",
+    },
+    "forge.core.run": {"load_model": "forge.core._runner:load_model"},
+    "forge.core.data.fingerprint": {
+        "canonical_json": "forge.core._digest:canonical_json",
+        "fingerprint_config": "forge.core.data:digest",
+    },
+}
 """Old module -> {old attribute name: ``"new.module:new_name"``}."""
 
 MOVED_MODULES: dict[str, str] = {}
@@ -63,7 +78,8 @@ def moved_attribute(module: str, name: str) -> Any:
     if target is None:
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
     new_module, _, new_name = target.partition(":")
-    _warn(f"{module}.{name}", f"{new_module}.{new_name}" if new_module != "forge.core" else f"forge.core.{new_name}", 3)
+    # 4: past _warn, this function and the module's __getattr__, to the line that named the alias.
+    _warn(f"{module}.{name}", f"{new_module}.{new_name}" if new_module != "forge.core" else f"forge.core.{new_name}", 4)
     return getattr(importlib.import_module(new_module), new_name)
 
 

@@ -12,9 +12,10 @@ Nested state (an optimizer's ``state_dict()`` with integer keys, tuples of betas
 states) is split by :func:`flatten_state` into flat tensors plus a JSON skeleton and rebuilt
 exactly by :func:`unflatten_state`. Nothing is pickled, so loading a checkpoint runs no code.
 
-:func:`save_checkpoint` writes into a temporary directory beside the target, fsyncs every file and
-the directory, and renames it into place: a process killed during a save leaves the previous
-checkpoint untouched. :func:`load_checkpoint` verifies every hash before it trusts a byte.
+:func:`save_checkpoint` writes through :func:`forge.core._atomic.atomic_directory` (a temporary
+directory beside the target, every file and the directory fsynced, renamed into place): a process
+killed during a save leaves the previous checkpoint untouched. :func:`load_checkpoint` verifies
+every hash before it trusts a byte.
 :class:`CheckpointManager` numbers checkpoints by step, keeps the last N and the best K by a
 metric, and finds the newest checkpoint that still verifies.
 
@@ -27,7 +28,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -46,7 +46,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from forge.core.errors import CheckpointError
+from forge.core._atomic import atomic_directory, write_json
+from forge.core._digest import digest
+from forge.core.errors import CheckpointError, DataError
 from forge.core.logging import get_logger
 
 __all__ = [
@@ -269,8 +271,6 @@ def save_checkpoint(
             plain file name, a value cannot be stored, or ``manifest`` is not JSON-able.
     """
     target = Path(directory)
-    if target.exists() and not overwrite:
-        raise CheckpointError(f"checkpoint {target} already exists; pass overwrite=True to replace it")
     for name in groups:
         if not _GROUP_NAME.match(name) or name == "manifest":
             raise CheckpointError(f"invalid checkpoint group name {name!r}: use letters, digits, '_', '-', '.'")
@@ -279,31 +279,27 @@ def save_checkpoint(
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint manifest for {target} is not JSON-able: {exc}") from exc
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
-    tmp.mkdir()
     try:
-        files: dict[str, str] = {}
-        skeletons: dict[str, Any] = {}
-        for name, state in groups.items():
-            tensors, skeleton = flatten_state(state)
-            file_name = f"{name}.safetensors"
-            _write_tensors(tensors, tmp / file_name)
-            files[file_name] = _sha256(tmp / file_name)
-            skeletons[name] = {"file": file_name, "skeleton": skeleton}
-        body = {
-            "format_version": FORMAT_VERSION,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-            "groups": skeletons,
-            "files": files,
-            "manifest": user_manifest,
-        }
-        _write_json_durably(tmp / MANIFEST_NAME, {**body, "digest": _digest(body)})
-        _fsync_dir(tmp)
-        _move_into_place(tmp, target, overwrite=overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with atomic_directory(target, overwrite=overwrite) as tmp:
+            files: dict[str, str] = {}
+            skeletons: dict[str, Any] = {}
+            for name, state in groups.items():
+                tensors, skeleton = flatten_state(state)
+                file_name = f"{name}.safetensors"
+                _write_tensors(tensors, tmp / file_name)
+                files[file_name] = _sha256(tmp / file_name)
+                skeletons[name] = {"file": file_name, "skeleton": skeleton}
+            body = {
+                "format_version": FORMAT_VERSION,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+                "groups": skeletons,
+                "files": files,
+                "manifest": user_manifest,
+            }
+            # Key order is kept (no sort): a state dict's order is part of what is restored.
+            (tmp / MANIFEST_NAME).write_text(json.dumps({**body, "digest": digest(body)}, indent=1), encoding="utf-8")
+    except FileExistsError as exc:
+        raise CheckpointError(f"checkpoint {target} already exists; pass overwrite=True to replace it") from exc
     return target
 
 
@@ -332,10 +328,13 @@ def verify_checkpoint(directory: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"{manifest_path} is corrupted (not valid JSON: {exc})") from exc
     if not isinstance(body, dict) or "digest" not in body:
         raise CheckpointError(f"{manifest_path} is not a forge checkpoint manifest")
-    digest = body.pop("digest")
-    actual_digest = _digest(body)
-    if digest != actual_digest:
-        raise CheckpointError(f"{manifest_path} is corrupted: expected digest {digest}, got {actual_digest}")
+    expected_digest = body.pop("digest")
+    try:
+        actual_digest = digest(body)
+    except DataError as exc:
+        raise CheckpointError(f"{manifest_path} is corrupted: {exc}") from exc
+    if expected_digest != actual_digest:
+        raise CheckpointError(f"{manifest_path} is corrupted: expected digest {expected_digest}, got {actual_digest}")
     version = body.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
@@ -406,20 +405,6 @@ def load_checkpoint(
 
 def _write_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
     save_file(tensors, str(path), metadata={"format": "pt", "writer": "forge"})
-    _fsync_file(path)
-
-
-def _write_json_durably(path: Path, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        # Key order is kept: a state dict's order is part of what is restored.
-        json.dump(data, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _digest(body: Mapping[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -430,37 +415,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    # Directory fsync makes the rename itself durable; not every platform allows it (Windows).
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
-    old: Path | None = None
-    if target.exists():
-        if not overwrite:
-            raise CheckpointError(f"checkpoint {target} already exists; pass overwrite=True to replace it")
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
-        os.replace(target, old)
-    os.replace(tmp, target)
-    _fsync_dir(target.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _remove_dir(path: Path) -> None:
     # Rename first: a deletion killed halfway must not leave a half-empty step-* directory that
     # the next start would adopt as a checkpoint.
@@ -469,17 +423,6 @@ def _remove_dir(path: Path) -> None:
     doomed = path.parent / f".{path.name}.del-{uuid.uuid4().hex[:12]}"
     os.replace(path, doomed)
     shutil.rmtree(doomed, ignore_errors=True)
-
-
-def _write_json_atomically(path: Path, data: Any) -> None:
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
-    try:
-        _write_json_durably(tmp, data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -648,7 +591,7 @@ class CheckpointManager:
             "mode": self.mode,
             "checkpoints": [attrs.asdict(e) for e in self.entries],
         }
-        _write_json_atomically(self.root / INDEX_NAME, data)
+        write_json(self.root / INDEX_NAME, data, durable=True)
 
     def _recover(self) -> None:
         index_path = self.root / INDEX_NAME
@@ -675,8 +618,8 @@ class CheckpointManager:
                 self._entries[int(match.group(1))] = CheckpointEntry(step=int(match.group(1)), name=child.name)
                 changed = True
             elif child.name.startswith(".") and ".old-" in child.name:
-                # An overwrite was killed between moving the old checkpoint aside and renaming
-                # the new one in: put the old one back if nothing took its place.
+                # An overwrite was killed between atomic_directory moving the old checkpoint aside
+                # and renaming the new one in: put the old one back if nothing took its place.
                 original = self.root / child.name[1:].split(".old-", 1)[0]
                 original_match = _STEP_DIR.match(original.name)
                 if child.is_dir() and not original.exists() and original_match:

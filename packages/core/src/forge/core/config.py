@@ -32,6 +32,7 @@ import cattrs
 import cattrs.gen
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
+from forge.core._atomic import write_text
 from forge.core.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -364,11 +365,7 @@ def dump(obj: Any, path: str | Path) -> Path:
     fmt = _FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise ConfigError(f"{p}: unknown config format {p.suffix!r}; use .toml, .yaml, .yml or .json")
-    text = dumps(obj, fmt)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(p)
-    return p
+    return write_text(p, dumps(obj, fmt))
 
 
 _KEY = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_0-9][\w-]*)*$")

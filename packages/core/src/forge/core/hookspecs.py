@@ -18,13 +18,14 @@ Names are given short (``"tiny"``); the registry qualifies them with the plugin'
 component is built or described, so listing components never imports torch or model code.
 
 Receiving a callback rather than returning a list lets core add keyword arguments to
-``register`` without breaking any plugin.
+``register`` without breaking any plugin. The component kinds are declared once, in :data:`KINDS`;
+each has a hook ``forge_register_<plural>(register: Register) -> None`` generated from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import pluggy
 
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROJECT",
+    "KINDS",
     "CommandRegister",
+    "Kind",
     "Register",
     "hookimpl",
     "hookspec",
@@ -82,64 +85,54 @@ class CommandRegister(Protocol):
         """Add ``command`` to the ``forge`` command line."""
 
 
-@hookspec
-def forge_register_models(register: Register) -> None:
-    """Register model architectures (builders return a ``torch.nn.Module``)."""
+class Kind(NamedTuple):
+    """A component kind: its name, its plural, and the hook through which plugins register it."""
+
+    name: str
+    """``"model"``: how recipes, ``registry.build`` and ``forge info --kind`` name the kind."""
+    plural: str
+    """``"models"``: how ``forge list`` names it; the hook is ``forge_register_<plural>``."""
+    doc: str
+    """The hook's docstring: what it registers and what the builders return."""
+
+    @property
+    def hook(self) -> str:
+        """The name of the hook that registers components of this kind."""
+        return f"forge_register_{self.plural}"
 
 
-@hookspec
-def forge_register_losses(register: Register) -> None:
-    """Register loss functions (builders return a ``torch.nn.Module``)."""
+KINDS: Mapping[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("model", "models", "Register model architectures (builders return a ``torch.nn.Module``)."),
+        Kind("loss", "losses", "Register loss functions (builders return a ``torch.nn.Module``)."),
+        Kind("metric", "metrics", "Register metrics (builders return a ``torchmetrics.Metric``)."),
+        Kind("dataset", "datasets", "Register datasets (builders return a :class:`forge.core.data.DatasetSplits`)."),
+        Kind("transform", "transforms", "Register data transforms (builders return a config-serializable callable)."),
+        Kind("optimizer", "optimizers", "Register optimizers (builders return ``f(model) -> torch.optim.Optimizer``)."),
+        Kind("scheduler", "schedulers", "Register LR schedulers (builders return ``f(optimizer, total_steps)``)."),
+        Kind("trainer", "trainers", "Register trainers (the default one is ``core.default``)."),
+        Kind("callback", "callbacks", "Register trainer callbacks."),
+        Kind("exporter", "exporters", "Register model exporters (ONNX, torch.export, ...)."),
+        Kind("tracker", "trackers", "Register experiment trackers."),
+        Kind("recipe", "recipes", 'Register recipe files; ``builder`` is ``"package:file.toml"``.'),
+    )
+}
+"""Every component kind by name, declared once: the registry's kinds, the hook specifications below
+and core's own plugin are all derived from this table."""
 
 
-@hookspec
-def forge_register_metrics(register: Register) -> None:
-    """Register metrics (builders return a ``torchmetrics.Metric``)."""
+def _kind_hookspec(kind: Kind) -> Callable[[Register], None]:
+    def spec(register: Register) -> None:
+        pass
+
+    spec.__name__ = spec.__qualname__ = kind.hook
+    spec.__doc__ = kind.doc
+    return hookspec(spec)
 
 
-@hookspec
-def forge_register_datasets(register: Register) -> None:
-    """Register datasets (builders return a :class:`forge.core.data.DatasetSplits`)."""
-
-
-@hookspec
-def forge_register_transforms(register: Register) -> None:
-    """Register data transforms (builders return a callable that serializes to config)."""
-
-
-@hookspec
-def forge_register_optimizers(register: Register) -> None:
-    """Register optimizers (builders return a factory ``f(model) -> torch.optim.Optimizer``)."""
-
-
-@hookspec
-def forge_register_schedulers(register: Register) -> None:
-    """Register learning-rate schedulers (builders return ``f(optimizer, total_steps)``)."""
-
-
-@hookspec
-def forge_register_trainers(register: Register) -> None:
-    """Register trainers (the default one is ``core.default``)."""
-
-
-@hookspec
-def forge_register_callbacks(register: Register) -> None:
-    """Register trainer callbacks."""
-
-
-@hookspec
-def forge_register_exporters(register: Register) -> None:
-    """Register model exporters (ONNX, torch.export, ...)."""
-
-
-@hookspec
-def forge_register_trackers(register: Register) -> None:
-    """Register experiment trackers."""
-
-
-@hookspec
-def forge_register_recipes(register: Register) -> None:
-    """Register recipe files; ``builder`` is ``"package:file.toml"``."""
+# one hook specification per kind: ``forge_register_models(register: Register) -> None`` and so on
+globals().update({kind.hook: _kind_hookspec(kind) for kind in KINDS.values()})
 
 
 @hookspec

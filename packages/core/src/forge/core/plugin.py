@@ -5,76 +5,35 @@ each hook imports that catalog only when called, so loading this module costs no
 
 from __future__ import annotations
 
-from forge.core.hookspecs import Register, hookimpl
+from collections.abc import Callable
+
+from forge.core.hookspecs import KINDS, Register, hookimpl
+from forge.core.plugins import import_object
 
 FORGE_PLUGIN_API = 1
 
-
-@hookimpl
-def forge_register_models(register: Register) -> None:
-    from forge.core.models.catalog import register_models
-
-    register_models(register)
-
-
-@hookimpl
-def forge_register_recipes(register: Register) -> None:
-    from forge.core.models.catalog import register_recipes
-
-    register_recipes(register)
-
-
-@hookimpl
-def forge_register_datasets(register: Register) -> None:
-    from forge.core.data.catalog import register_datasets
-
-    register_datasets(register)
+_CATALOGS = {
+    "model": "forge.core.models.catalog:register_models",
+    "recipe": "forge.core.models.catalog:register_recipes",
+    "dataset": "forge.core.data.catalog:register_datasets",
+    "transform": "forge.core.data.catalog:register_transforms",
+    "loss": "forge.core.losses.catalog:register_losses",
+    "metric": "forge.core.metrics.catalog:register_metrics",
+    "optimizer": "forge.core.optim.catalog:register_optimizers",
+    "scheduler": "forge.core.optim.catalog:register_schedulers",
+    "trainer": "forge.core.trainer.catalog:register_trainers",
+    "callback": "forge.core.trainer.catalog:register_callbacks",
+}
+"""Component kind -> ``"module:function"`` of the catalog function that registers core's components."""
 
 
-@hookimpl
-def forge_register_transforms(register: Register) -> None:
-    from forge.core.data.catalog import register_transforms
+def _hookimpl(kind: str, catalog: str) -> Callable[[Register], None]:
+    def impl(register: Register) -> None:
+        import_object(catalog, what=f"core's {kind} catalog")(register)
 
-    register_transforms(register)
-
-
-@hookimpl
-def forge_register_losses(register: Register) -> None:
-    from forge.core.losses.catalog import register_losses
-
-    register_losses(register)
+    impl.__name__ = impl.__qualname__ = KINDS[kind].hook
+    return hookimpl(impl)
 
 
-@hookimpl
-def forge_register_metrics(register: Register) -> None:
-    from forge.core.metrics.catalog import register_metrics
-
-    register_metrics(register)
-
-
-@hookimpl
-def forge_register_optimizers(register: Register) -> None:
-    from forge.core.optim.catalog import register_optimizers
-
-    register_optimizers(register)
-
-
-@hookimpl
-def forge_register_schedulers(register: Register) -> None:
-    from forge.core.optim.catalog import register_schedulers
-
-    register_schedulers(register)
-
-
-@hookimpl
-def forge_register_trainers(register: Register) -> None:
-    from forge.core.trainer.catalog import register_trainers
-
-    register_trainers(register)
-
-
-@hookimpl
-def forge_register_callbacks(register: Register) -> None:
-    from forge.core.trainer.catalog import register_callbacks
-
-    register_callbacks(register)
+# one hook implementation per catalog: ``forge_register_models(register)`` and so on
+globals().update({KINDS[kind].hook: _hookimpl(kind, catalog) for kind, catalog in _CATALOGS.items()})

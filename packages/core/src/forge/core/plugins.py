@@ -17,19 +17,25 @@ Core's own components come through the same path: forge-core declares the entry 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import pluggy
 
 from forge.core import hookspecs
+from forge.core._deprecated import REMOVED_IN, ForgeDeprecationWarning
 from forge.core.errors import PluginError
+
+if TYPE_CHECKING:
+    import click
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -39,7 +45,13 @@ __all__ = [
     "LoadedPlugin",
     "PluginInfo",
     "PluginSettings",
+    "collect_commands",
+    "core_version",
     "discover",
+    "import_object",
+    "make_manager",
+    "record_failure",
+    "register_components",
 ]
 
 ENTRY_POINT_GROUP = "forge.plugins"
@@ -155,7 +167,7 @@ def discover(
         )
         infos.append(info)
         if ep.name in seen:
-            _fail(info, settings, f"entry point name {ep.name!r} is already taken by {seen[ep.name]}")
+            record_failure(info, settings, f"entry point name {ep.name!r} is already taken by {seen[ep.name]}")
             continue
         seen[ep.name] = info.distribution
         if ep.name != CORE_PLUGIN and (
@@ -166,10 +178,10 @@ def discover(
         try:
             module = ep.load()
         except Exception as exc:
-            _fail(info, settings, f"import failed: {_short_error(exc)}", exc)
+            record_failure(info, settings, f"import failed: {_short_error(exc)}", exc)
             continue
         if not isinstance(module, ModuleType):
-            _fail(info, settings, f"entry point {ep.value!r} names a {type(module).__name__}, not a module")
+            record_failure(info, settings, f"entry point {ep.value!r} names a {type(module).__name__}, not a module")
             continue
         api = getattr(module, "FORGE_PLUGIN_API", None)
         is_int = isinstance(api, int) and not isinstance(api, bool)
@@ -177,7 +189,7 @@ def discover(
         if not is_int or api not in SUPPORTED_PLUGIN_APIS:
             supported = ", ".join(map(str, sorted(SUPPORTED_PLUGIN_APIS)))
             declared = "declares no FORGE_PLUGIN_API" if api is None else f"was built for plugin API {api!r}"
-            _fail(
+            record_failure(
                 info,
                 settings,
                 f"{declared}; forge-core {core_version()} supports plugin API {supported}",
@@ -186,11 +198,11 @@ def discover(
             continue
         other = next((p.info.name for p in loaded if p.module is module), None)
         if other is not None:
-            _fail(info, settings, f"module {module.__name__!r} is already loaded as plugin {other!r}")
+            record_failure(info, settings, f"module {module.__name__!r} is already loaded as plugin {other!r}")
             continue
         problem = _hook_problem(module)
         if problem is not None:
-            _fail(info, settings, problem)
+            record_failure(info, settings, problem)
             continue
         loaded.append(LoadedPlugin(info, module))
     return loaded, infos
@@ -215,19 +227,90 @@ def _hook_problem(module: ModuleType) -> str | None:
     return None
 
 
-def _fail(
+def record_failure(
     info: PluginInfo,
     settings: PluginSettings,
     reason: str,
     exc: BaseException | None = None,
+    *,
     status: Status = "failed",
+    pm: pluggy.PluginManager | None = None,
 ) -> None:
+    """Record that plugin ``info`` failed (or is incompatible) for ``reason``, sparing the others.
+
+    Sets ``info.status`` and ``info.error``, unregisters the plugin from ``pm`` when given (so none
+    of its hooks run again) and logs a warning.
+
+    Raises:
+        PluginError: ``settings.strict`` is set; the message names the plugin, its distribution
+            and the reason, and ``exc`` is its cause.
+    """
+    if pm is not None:
+        pm.unregister(name=info.name)
     info.status, info.error = status, reason
     if settings.strict:
         raise PluginError(f"plugin {info.name!r} ({info.distribution} {info.version}): {reason}") from exc
     from forge.core.logging import get_logger
 
     get_logger("forge.plugins").warning("plugin_failed", plugin=info.name, status=status, reason=reason)
+
+
+def register_components(
+    pm: pluggy.PluginManager,
+    plugin: LoadedPlugin,
+    settings: PluginSettings,
+    register_for: Callable[[hookspecs.Kind], hookspecs.Register],
+) -> bool:
+    """Run ``plugin``'s registration hooks, one per component kind, calling no other plugin.
+
+    Args:
+        pm: The manager ``plugin`` is registered with.
+        plugin: The plugin whose hooks to run.
+        settings: Plugin settings (``strict`` makes a failure raise).
+        register_for: Gives the ``register`` callback the hook of each kind receives.
+
+    Returns:
+        True when every hook ran; False when one raised: the failure is then recorded (see
+        :func:`record_failure`) and the caller must drop whatever the plugin registered.
+    """
+    hooks = ForgeHooks(pm, plugin=plugin.info.name)
+    for kind in hookspecs.KINDS.values():
+        try:
+            hooks.register_kind(kind.name, register_for(kind))
+        except Exception as exc:
+            record_failure(plugin.info, settings, f"{kind.hook} failed: {_short_error(exc)}", exc, pm=pm)
+            return False
+    return True
+
+
+def collect_commands(
+    pm: pluggy.PluginManager, infos: Iterable[PluginInfo], settings: PluginSettings
+) -> dict[str, click.Command]:
+    """The click commands the loaded plugins among ``infos`` add through ``forge_register_commands``.
+
+    Each plugin's hook runs alone; one that raises, or registers a command without a name, is
+    recorded as failed (see :func:`record_failure`) and adds no command. When two plugins add the
+    same command name, the first (in ``infos`` order) wins.
+    """
+    commands: dict[str, click.Command] = {}
+    for info in infos:
+        if info.status != "loaded":
+            continue
+        added: dict[str, click.Command] = {}
+
+        def register(command: click.Command, _added: dict[str, click.Command] = added) -> None:
+            if command.name is None:
+                raise PluginError(f"command {command!r} has no name")
+            _added.setdefault(command.name, command)
+
+        try:
+            ForgeHooks(pm, plugin=info.name).register_commands(register)
+        except Exception as exc:  # a broken plugin must not take the CLI down
+            record_failure(info, settings, f"forge_register_commands failed: {_short_error(exc)}", exc, pm=pm)
+            continue
+        for name, command in added.items():
+            commands.setdefault(name, command)
+    return commands
 
 
 def core_version() -> str:
@@ -273,15 +356,15 @@ def _enable_trace(pm: pluggy.PluginManager) -> None:
 
 
 class ForgeHooks:
-    """A typed facade over ``pm.hook``: one method per hook, so mypy sees the real signatures.
+    """A typed facade over ``pm.hook``, so mypy sees the real signatures of the hooks.
 
     Args:
         pm: The plugin manager.
-        plugin: Call only this plugin's implementations (how the registry isolates a plugin
-            whose hook raises); None calls every plugin's.
+        plugin: Call only this plugin's implementations (how a plugin whose hook raises is
+            isolated); None calls every plugin's.
 
     Example:
-        >>> ForgeHooks(pm, plugin="vision").register_models(register)  # doctest: +SKIP
+        >>> ForgeHooks(pm, plugin="vision").register_kind("model", register)  # doctest: +SKIP
     """
 
     def __init__(self, pm: pluggy.PluginManager, plugin: str | None = None) -> None:
@@ -293,75 +376,29 @@ class ForgeHooks:
         others = [p for name, p in self._pm.list_name_plugin() if name != self._plugin]
         return self._pm.subset_hook_caller(hook_name, remove_plugins=others)
 
-    def register_models(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_models``."""
-        self._caller("forge_register_models")(register=register)
-
-    def register_losses(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_losses``."""
-        self._caller("forge_register_losses")(register=register)
-
-    def register_metrics(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_metrics``."""
-        self._caller("forge_register_metrics")(register=register)
-
-    def register_datasets(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_datasets``."""
-        self._caller("forge_register_datasets")(register=register)
-
-    def register_transforms(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_transforms``."""
-        self._caller("forge_register_transforms")(register=register)
-
-    def register_optimizers(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_optimizers``."""
-        self._caller("forge_register_optimizers")(register=register)
-
-    def register_schedulers(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_schedulers``."""
-        self._caller("forge_register_schedulers")(register=register)
-
-    def register_trainers(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_trainers``."""
-        self._caller("forge_register_trainers")(register=register)
-
-    def register_callbacks(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_callbacks``."""
-        self._caller("forge_register_callbacks")(register=register)
-
-    def register_exporters(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_exporters``."""
-        self._caller("forge_register_exporters")(register=register)
-
-    def register_trackers(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_trackers``."""
-        self._caller("forge_register_trackers")(register=register)
-
-    def register_recipes(self, register: hookspecs.Register) -> None:
-        """Call ``forge_register_recipes``."""
-        self._caller("forge_register_recipes")(register=register)
+    def register_kind(self, kind: str, register: hookspecs.Register) -> None:
+        """Call the registration hook of component ``kind`` (``"model"``: ``forge_register_models``)."""
+        self._caller(hookspecs.KINDS[kind].hook)(register=register)
 
     def register_commands(self, register: hookspecs.CommandRegister) -> None:
         """Call ``forge_register_commands``."""
         self._caller("forge_register_commands")(register=register)
 
-    def register_kind(self, kind: str, register: hookspecs.Register) -> None:
-        """Call the registration hook of component ``kind`` ("model", "loss", ... "recipe")."""
-        methods: dict[str, Callable[[hookspecs.Register], None]] = {
-            "model": self.register_models,
-            "loss": self.register_losses,
-            "metric": self.register_metrics,
-            "dataset": self.register_datasets,
-            "transform": self.register_transforms,
-            "optimizer": self.register_optimizers,
-            "scheduler": self.register_schedulers,
-            "trainer": self.register_trainers,
-            "callback": self.register_callbacks,
-            "exporter": self.register_exporters,
-            "tracker": self.register_trackers,
-            "recipe": self.register_recipes,
-        }
-        methods[kind](register)
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Callable[[hookspecs.Register], None]:
+            # the per-kind methods of 0.1 (``register_models``...), deprecated for register_kind
+            kind = next((k for k in hookspecs.KINDS.values() if name == f"register_{k.plural}"), None)
+            if kind is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            warnings.warn(
+                ForgeDeprecationWarning(
+                    f"ForgeHooks.{name} is deprecated and will be removed in forge-core {REMOVED_IN}; "
+                    f"use ForgeHooks.register_kind({kind.name!r}, register)"
+                ),
+                stacklevel=2,
+            )
+            return functools.partial(self.register_kind, kind.name)
 
 
 def import_object(ref: str, *, what: str) -> Any:

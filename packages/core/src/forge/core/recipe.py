@@ -1,12 +1,13 @@
 """Recipes: one file (TOML, YAML or JSON) that says what to train, on what, and how.
 
-Schema (TOML shown; every section but ``scheduler`` and ``metrics`` is required)::
+Schema (TOML shown; every section but ``scheduler``, ``metrics`` and ``callbacks`` is required)::
 
     name = "core.mlp"                 # optional label (run directory names use it)
     description = "..."               # optional
     seed = 0                          # seeds Python/NumPy/torch and loaders (trainer.seed unless set there)
     mode = "research"                 # or "industrial" (trainer.mode unless set there)
     metrics = ["core.accuracy"]       # names, or tables: [{ name = "core.f1", average = "macro" }]
+    callbacks = ["core.lr_monitor"]   # names, or tables: [{ name = "core.lr_monitor", every_n_steps = 5 }]
 
     [model]                           # name + the model's config fields
     name = "core.mlp"
@@ -28,13 +29,16 @@ Schema (TOML shown; every section but ``scheduler`` and ``metrics`` is required)
     [scheduler]                       # optional; name + params; factory (optimizer, total_steps)
     name = "core.warmup_cosine"
 
-    [trainer]                         # TrainerConfig fields (forge info trainer core.default)
+    [trainer]                         # optional name (default "core.default") + TrainerConfig fields
     max_epochs = 5
 
-Every component is built through :data:`forge.core.registry.registry`; its parameters are checked
-against its config class before anything is built, and errors name the key path
-(``model.num_classes: expected int, got str 'ten'``). A ``num_classes`` left out of a model or
-metric whose config has that field is filled in from the dataset's info.
+This module is the schema only: a :class:`Recipe` names components; :meth:`Recipe.resolve` turns
+each section, once, into its frozen config object (registered defaults + params, checked, errors
+naming the key path: ``model.num_classes: expected int, got str 'ten'``), giving a
+:class:`ResolvedRecipe` that runs build from and whose :meth:`~ResolvedRecipe.to_dict` is the
+resolved recipe a run directory stores. A ``num_classes`` left out of a model or metric whose
+config has that field is filled in from the dataset's info (:meth:`Recipe.with_num_classes`).
+Running a recipe is :mod:`forge.core._runner`'s job.
 """
 
 from __future__ import annotations
@@ -42,31 +46,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import attrs
 
 from forge.core.config import apply_overrides, load_file, structure, unstructure
-from forge.core.errors import ConfigError, ForgeError
+from forge.core.data.configs import LoaderConfig
+from forge.core.errors import ConfigError, RegistryError
 from forge.core.trainer.config import TrainerConfig
 
-if TYPE_CHECKING:
-    from torch import nn
-
-    from forge.core.run import RunDir
-    from forge.core.trainer.trainer import FitResult
-
 __all__ = [
+    "Component",
     "ComponentRef",
     "Recipe",
-    "RunResult",
-    "build_loaders",
-    "evaluate_run",
+    "ResolvedRecipe",
     "load_recipe",
     "resolve_recipe_path",
-    "resume_run",
-    "run_recipe",
-    "wilson_interval",
 ]
 
 _TOP_KEYS = (
@@ -81,9 +76,16 @@ _TOP_KEYS = (
     "scheduler",
     "batch_transform",
     "metrics",
+    "callbacks",
     "trainer",
 )
-_KIND_OF = {"model": "model", "data": "dataset", "loss": "loss", "optimizer": "optimizer", "scheduler": "scheduler"}
+_DEFAULT_TRAINER = "core.default"
+
+
+def __getattr__(name: str) -> Any:
+    from forge.core._deprecated import moved_attribute
+
+    return moved_attribute(__name__, name)
 
 
 @attrs.frozen
@@ -102,31 +104,49 @@ class ComponentRef:
     params: Mapping[str, Any]
     where: str
 
-    def config(self) -> Any:
-        """The component's full config object (registered defaults + params), or None when it has no config class.
+    def resolve(self) -> Component:
+        """This component with its full config object (registered defaults + params).
 
         Raises:
             ConfigError: naming ``where.<field>`` for an unknown key or a wrong type.
-            RegistryError: the component is not registered.
+            RegistryError: naming ``where``: the component is not registered.
         """
         from forge.core.registry import registry
 
-        spec = registry.get(self.kind, self.name)
+        try:
+            spec = registry.get(self.kind, self.name)
+        except RegistryError as exc:
+            raise RegistryError(f"{self.where}: {exc}") from None
         if spec.config is None:
-            return None
-        return registry.make_config(self.kind, self.name, self.params, where=self.where)
+            return Component(self, None)
+        return Component(self, registry.make_config(self.kind, self.name, self.params, where=self.where))
 
-    def resolved(self) -> dict[str, Any]:
-        """``{"name": ..., **every config field}`` (params as given when there is no config class)."""
-        cfg = self.config()
-        fields = unstructure(cfg) if cfg is not None else dict(self.params)
-        return {"name": self.name, **fields}
+
+@attrs.frozen
+class Component:
+    """A resolved recipe section: what to build, and the config object to build it from.
+
+    Attributes:
+        ref: The section as the recipe wrote it.
+        config: The frozen config object, or None when the component has no config class (it is
+            then built from ``ref.params``).
+    """
+
+    ref: ComponentRef
+    config: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name": ..., **every config field}`` (the params as given when there is no config class)."""
+        fields = unstructure(self.config) if self.config is not None else dict(self.ref.params)
+        return {"name": self.ref.name, **fields}
 
     def build(self) -> Any:
-        """Build the component through the registry."""
+        """Build the component through the registry from its config object."""
         from forge.core.registry import registry
 
-        return registry.build(self.kind, self.name, **dict(self.params))
+        if self.config is None:
+            return registry.build(self.ref.kind, self.ref.name, **dict(self.ref.params))
+        return registry.build(self.ref.kind, self.ref.name, self.config)
 
 
 def _section(data: Mapping[str, Any], key: str, kind: str, *, required: bool = True) -> ComponentRef | None:
@@ -136,6 +156,15 @@ def _section(data: Mapping[str, Any], key: str, kind: str, *, required: bool = T
             raise ConfigError(f'{key}: required section missing (a table with at least name = "...")')
         return None
     return _ref(raw, kind, key)
+
+
+def _sections(data: Mapping[str, Any], key: str, kind: str, source: str) -> tuple[ComponentRef, ...]:
+    raw = data.get(key, [])
+    if isinstance(raw, (str, Mapping)):
+        raw = [raw]
+    if not isinstance(raw, Sequence):
+        raise ConfigError(f"{source}: {key}: expected a list of names or tables")
+    return tuple(_ref(item, kind, f"{key}[{i}]") for i, item in enumerate(raw))
 
 
 def _ref(raw: Any, kind: str, where: str) -> ComponentRef:
@@ -155,15 +184,9 @@ def _ref(raw: Any, kind: str, where: str) -> ComponentRef:
     return ComponentRef(kind, name.replace("/", "."), params, where)
 
 
-def _loader_fields() -> tuple[str, ...]:
-    from forge.core.data.configs import LoaderConfig
-
-    return tuple(a.name for a in attrs.fields(LoaderConfig))
-
-
 @attrs.frozen
 class Recipe:
-    """A parsed, validated recipe.
+    """A parsed recipe (component params are checked when it is resolved).
 
     Attributes:
         name: Label of the recipe.
@@ -172,8 +195,10 @@ class Recipe:
         scheduler: The scheduler section, or None.
         batch_transform: A transform applied to whole training batches (mixup, cutmix), or None.
         metrics: Metric sections.
+        callbacks: Callback sections (kind "callback"), handed to the trainer.
         loader: Loader settings (fields of ``LoaderConfig``) taken from ``[data]``.
         trainer: The trainer config (``seed`` and ``mode`` folded in).
+        trainer_name: The registered trainer that runs it (``[trainer] name``, default ``core.default``).
         seed: The run's seed.
         source: Where the recipe came from (for messages).
     """
@@ -187,14 +212,16 @@ class Recipe:
     scheduler: ComponentRef | None
     batch_transform: ComponentRef | None
     metrics: tuple[ComponentRef, ...]
+    callbacks: tuple[ComponentRef, ...]
     loader: Mapping[str, Any]
     trainer: TrainerConfig
+    trainer_name: str
     seed: int
     source: str
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<recipe>") -> Recipe:
-        """Parse and check the structure of a recipe (component params are checked by :meth:`validate`).
+        """Parse and check the structure of a recipe (component params are checked by :meth:`resolve`).
 
         Args:
             data: The recipe as plain data.
@@ -216,24 +243,19 @@ class Recipe:
         loss = _section(data, "loss", "loss")
         optimizer = _section(data, "optimizer", "optimizer")
         assert model is not None and data_ref is not None and loss is not None and optimizer is not None
-        scheduler = _section(data, "scheduler", "scheduler", required=False)
-        batch_transform = _section(data, "batch_transform", "transform", required=False)
-        raw_metrics = data.get("metrics", [])
-        if isinstance(raw_metrics, (str, Mapping)):
-            raw_metrics = [raw_metrics]
-        if not isinstance(raw_metrics, Sequence):
-            raise ConfigError(f"{source}: metrics: expected a list of names or tables")
-        metrics = tuple(_ref(m, "metric", f"metrics[{i}]") for i, m in enumerate(raw_metrics))
-        loader_keys = set(_loader_fields())
+        loader_keys = {a.name for a in attrs.fields(LoaderConfig)}
         loader = {k: v for k, v in data_ref.params.items() if k in loader_keys}
         data_ref = attrs.evolve(data_ref, params={k: v for k, v in data_ref.params.items() if k not in loader_keys})
-        trainer_raw = dict(data.get("trainer") or {})
-        if not isinstance(data.get("trainer") or {}, Mapping):
+        trainer_raw = data.get("trainer") or {}
+        if not isinstance(trainer_raw, Mapping):
             raise ConfigError(f"{source}: trainer: expected a table")
+        trainer_raw = dict(trainer_raw)
+        trainer_name = trainer_raw.pop("name", _DEFAULT_TRAINER)
+        if not isinstance(trainer_name, str) or not trainer_name:
+            raise ConfigError(f'{source}: trainer.name: expected a registered trainer name, e.g. "{_DEFAULT_TRAINER}"')
         trainer_raw.setdefault("seed", seed)
         if "mode" in data:
             trainer_raw.setdefault("mode", data["mode"])
-        trainer = structure(trainer_raw, TrainerConfig, where="trainer")
         return cls(
             name=str(data.get("name") or Path(source).stem),
             description=str(data.get("description", "")),
@@ -241,50 +263,79 @@ class Recipe:
             data=data_ref,
             loss=loss,
             optimizer=optimizer,
-            scheduler=scheduler,
-            batch_transform=batch_transform,
-            metrics=metrics,
+            scheduler=_section(data, "scheduler", "scheduler", required=False),
+            batch_transform=_section(data, "batch_transform", "transform", required=False),
+            metrics=_sections(data, "metrics", "metric", source),
+            callbacks=_sections(data, "callbacks", "callback", source),
             loader=loader,
-            trainer=trainer,
+            trainer=structure(trainer_raw, TrainerConfig, where="trainer"),
+            trainer_name=trainer_name.replace("/", "."),
             seed=seed,
             source=source,
         )
-
-    def loader_config(self) -> Any:
-        """The ``LoaderConfig`` of the ``[data]`` loader fields.
-
-        Raises:
-            ConfigError: naming ``data.<field>``.
-        """
-        from forge.core.data.configs import LoaderConfig
-
-        return structure(dict(self.loader), LoaderConfig, where="data")
 
     def components(self) -> list[ComponentRef]:
         """Every component section, in build order."""
         out = [self.data, self.model, self.loss, self.optimizer]
         out += [ref for ref in (self.scheduler, self.batch_transform) if ref is not None]
-        return [*out, *self.metrics]
+        return [*out, *self.metrics, *self.callbacks]
+
+    def resolve(self, *, data: Component | None = None) -> ResolvedRecipe:
+        """Resolve every section, once, to its config object (nothing is built).
+
+        Args:
+            data: The ``[data]`` section already resolved (a run resolves and builds the dataset
+                first, to learn ``num_classes``).
+
+        Raises:
+            ConfigError: every bad key path found, joined in one message.
+            RegistryError: a component or the trainer is not registered (its section named).
+        """
+        from forge.core.registry import registry
+
+        done: dict[str, Component] = {"data": data} if data is not None else {}
+        errors: list[str] = []
+        for ref in self.components():
+            try:
+                if ref.where not in done:
+                    done[ref.where] = ref.resolve()
+            except ConfigError as exc:
+                errors.append(str(exc))
+        try:
+            loader = structure(dict(self.loader), LoaderConfig, where="data")
+        except ConfigError as exc:
+            errors.append(str(exc))
+        if errors:
+            raise ConfigError(f"{self.source}: " + "; ".join(errors))
+        try:
+            registry.get("trainer", self.trainer_name)
+        except RegistryError as exc:
+            raise RegistryError(f"{self.source}: trainer.name: {exc}") from None
+        return ResolvedRecipe(
+            recipe=self,
+            model=done["model"],
+            data=done["data"],
+            loss=done["loss"],
+            optimizer=done["optimizer"],
+            scheduler=done["scheduler"] if self.scheduler is not None else None,
+            batch_transform=done["batch_transform"] if self.batch_transform is not None else None,
+            metrics=tuple(done[m.where] for m in self.metrics),
+            callbacks=tuple(done[c.where] for c in self.callbacks),
+            loader=loader,
+        )
 
     def validate(self) -> None:
-        """Check every component's params against its config class (nothing is built).
+        """Check every section against its config class (:meth:`resolve`, keeping nothing).
 
         Raises:
             ConfigError: every bad key path found, joined in one message.
             RegistryError: a component is not registered.
         """
-        errors = []
-        for ref in self.components():
-            try:
-                ref.config()
-            except ConfigError as exc:
-                errors.append(str(exc))
-        try:
-            self.loader_config()
-        except ConfigError as exc:
-            errors.append(str(exc))
-        if errors:
-            raise ConfigError(f"{self.source}: " + "; ".join(errors))
+        self.resolve()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fully resolved recipe (every default filled in): ``self.resolve().to_dict()``."""
+        return self.resolve().to_dict()
 
     def with_num_classes(self, num_classes: int | None) -> Recipe:
         """Fill ``num_classes`` into the model and metric params that have such a field but leave it out."""
@@ -310,32 +361,51 @@ class Recipe:
             metrics=tuple(fill(m) for m in self.metrics),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The fully resolved recipe (every default filled in), as written to ``config.json``."""
-        data = self.data.resolved()
-        data.update(unstructure(self.loader_config()))
-        out: dict[str, Any] = {
-            "name": self.name,
-            "description": self.description,
-            "seed": self.seed,
-            "mode": self.trainer.mode,
-            "model": self.model.resolved(),
-            "data": data,
-            "loss": self.loss.resolved(),
-            "optimizer": self.optimizer.resolved(),
-            "metrics": [m.resolved() for m in self.metrics],
-            "trainer": unstructure(self.trainer),
-        }
-        if self.scheduler is not None:
-            out["scheduler"] = self.scheduler.resolved()
-        if self.batch_transform is not None:
-            out["batch_transform"] = self.batch_transform.resolved()
-        return out
 
-    def build_model(self) -> nn.Module:
-        """Build the model."""
-        model: nn.Module = self.model.build()
-        return model
+@attrs.frozen
+class ResolvedRecipe:
+    """A recipe whose every section is resolved to its frozen config object: what a run builds.
+
+    Attributes:
+        recipe: The recipe it was resolved from (its ``trainer`` is the TrainerConfig).
+        model, data, loss, optimizer: The resolved component sections.
+        scheduler, batch_transform: Resolved sections, or None.
+        metrics: Resolved metric sections.
+        callbacks: Resolved callback sections.
+        loader: The ``LoaderConfig`` of the ``[data]`` loader fields.
+    """
+
+    recipe: Recipe
+    model: Component
+    data: Component
+    loss: Component
+    optimizer: Component
+    scheduler: Component | None
+    batch_transform: Component | None
+    metrics: tuple[Component, ...]
+    callbacks: tuple[Component, ...]
+    loader: LoaderConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved recipe as plain data, as ``config.json`` stores it (read back by :meth:`Recipe.from_dict`)."""
+        r = self.recipe
+        out: dict[str, Any] = {
+            "name": r.name,
+            "description": r.description,
+            "seed": r.seed,
+            "mode": r.trainer.mode,
+            "model": self.model.to_dict(),
+            "data": {**self.data.to_dict(), **unstructure(self.loader)},
+            "loss": self.loss.to_dict(),
+            "optimizer": self.optimizer.to_dict(),
+            "metrics": [m.to_dict() for m in self.metrics],
+            "callbacks": [c.to_dict() for c in self.callbacks],
+            "trainer": {"name": r.trainer_name, **unstructure(r.trainer)},
+        }
+        for key, section in (("scheduler", self.scheduler), ("batch_transform", self.batch_transform)):
+            if section is not None:
+                out[key] = section.to_dict()
+        return out
 
 
 def resolve_recipe_path(path_or_name: str | os.PathLike[str]) -> Path:
@@ -367,211 +437,3 @@ def load_recipe(path_or_name: str | os.PathLike[str], overrides: Iterable[str] =
     path = resolve_recipe_path(path_or_name)
     data = apply_overrides(load_file(path), list(overrides))
     return Recipe.from_dict(data, source=str(path))
-
-
-@attrs.frozen
-class RunResult:
-    """What :func:`run_recipe` returns.
-
-    Attributes:
-        run_dir: The run directory.
-        fit: The trainer's result.
-        metrics: Final metrics (validation and, when there is a test split, test).
-    """
-
-    run_dir: Path
-    fit: FitResult
-    metrics: dict[str, float]
-
-
-def run_recipe(
-    path_or_name: str | os.PathLike[str],
-    overrides: Iterable[str] = (),
-    *,
-    run_dir: str | os.PathLike[str] | None = None,
-    runs_root: str | os.PathLike[str] = "runs",
-) -> RunResult:
-    """Train what a recipe describes and write a run directory.
-
-    Args:
-        path_or_name: A recipe file or a registered recipe name.
-        overrides: ``"trainer.max_epochs=2"``-style overrides.
-        run_dir: The run directory (default: a fresh one under ``runs_root``).
-        runs_root: Parent of generated run directories.
-
-    Returns:
-        A :class:`RunResult`.
-
-    Raises:
-        ConfigError: the recipe is invalid (key path named).
-        ForgeError: building or training failed.
-    """
-    from forge.core.run import RunDir
-
-    recipe = load_recipe(path_or_name, overrides)
-    run = RunDir.create(run_dir, root=runs_root, name=recipe.name)
-    return _execute(recipe, run, resume=False)
-
-
-def resume_run(run_dir: str | os.PathLike[str], overrides: Iterable[str] = ()) -> RunResult:
-    """Continue a run from its newest good checkpoint, with its saved resolved recipe.
-
-    Args:
-        run_dir: The run directory to continue.
-        overrides: Overrides applied to the saved recipe (e.g. ``trainer.max_epochs=20`` to extend).
-
-    Raises:
-        CheckpointError: the run has no loadable checkpoint.
-    """
-    from forge.core.run import RunDir
-
-    run = RunDir(run_dir)
-    data = apply_overrides(run.read_config(), list(overrides))
-    recipe = Recipe.from_dict(data, source=str(run.path / "config.json"))
-    return _execute(recipe, run, resume=True)
-
-
-def build_loaders(recipe: Recipe, splits: Any) -> tuple[Any, Any, Any]:
-    """Build train/val/test loaders for ``splits`` with the recipe's loader settings and seed."""
-    from forge.core.data.loader import build_loader
-
-    cfg = recipe.loader_config()
-    train = build_loader(splits.train, cfg, seed=recipe.seed)
-    eval_cfg = attrs.evolve(cfg, shuffle=False, drop_last=False)
-    val = build_loader(splits.val, eval_cfg, seed=recipe.seed) if splits.val is not None else None
-    test = build_loader(splits.test, eval_cfg, seed=recipe.seed) if splits.test is not None else None
-    return train, val, test
-
-
-def _execute(recipe: Recipe, run: RunDir, *, resume: bool) -> RunResult:
-    from forge.core.reproducibility import seed_everything
-    from forge.core.trainer.trainer import Trainer
-
-    # The data section is checked first; the rest once num_classes is known from the dataset.
-    recipe.data.config()
-    recipe.loader_config()
-    seed_everything(recipe.seed)
-    splits = recipe.data.build()
-    if splits.train is None:
-        raise ForgeError(f"{recipe.source}: data: dataset {recipe.data.name} has no train split")
-    recipe = recipe.with_num_classes(splits.info.num_classes)
-    recipe.validate()
-    resolved = recipe.to_dict()
-    if not resume:
-        run.write_config(resolved)
-    env = run.write_environment()
-    run.write_lineage(dataset=splits.lineage(), config=resolved, environment=env)
-    seed_everything(recipe.seed)
-    model = recipe.build_model()
-    loss = recipe.loss.build()
-    metrics = {m.name.rsplit(".", 1)[-1]: m.build() for m in recipe.metrics}
-    optimizer = recipe.optimizer.build()
-    scheduler = recipe.scheduler.build() if recipe.scheduler is not None else None
-    train, val, test = build_loaders(recipe, splits)
-    if recipe.batch_transform is not None:
-        from forge.core.data.loader import BatchTransformLoader
-
-        train = BatchTransformLoader(train, recipe.batch_transform.build(), seed=recipe.seed)
-    trainer = Trainer(recipe.trainer, run_dir=run)
-    try:
-        fit = trainer.fit(
-            model,
-            train,
-            loss_fn=loss,
-            optimizer=optimizer,
-            scheduler=scheduler,
-            val_loader=val,
-            metrics=metrics,
-            resume_from=run.path if resume else None,
-        )
-        final = dict(fit.metrics)
-        if test is not None:
-            final.update({k.replace("val/", "test/", 1): v for k, v in trainer.validate(test).items()})
-        run.write_metrics({"step": fit.global_step, "epoch": fit.epoch, "stop_reason": fit.stop_reason, **final})
-    finally:
-        run.close()
-    return RunResult(run_dir=run.path, fit=fit, metrics=final)
-
-
-def wilson_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (sound near 0 and 1, unlike the normal approximation).
-
-    Args:
-        correct: Successes.
-        total: Trials (> 0).
-        confidence: Two-sided level in (0, 1).
-
-    Returns:
-        ``(low, high)``.
-
-    Raises:
-        ConfigError: ``total`` <= 0 or ``confidence`` outside (0, 1).
-    """
-    from statistics import NormalDist
-
-    if total <= 0 or not 0.0 < confidence < 1.0:
-        raise ConfigError(f"wilson_interval: need total > 0 and 0 < confidence < 1 (got {total}, {confidence})")
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = correct / total
-    denom = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denom
-    half = z * ((p * (1 - p) / total + z * z / (4 * total * total)) ** 0.5) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def evaluate_run(
-    run_dir: str | os.PathLike[str],
-    *,
-    which: Literal["best", "last"] = "best",
-    split: Literal["test", "val"] = "test",
-    confidence: float = 0.95,
-) -> dict[str, Any]:
-    """Evaluate a run's checkpoint on its dataset's test (or validation) split.
-
-    Args:
-        run_dir: The run directory.
-        which: "best" or "last" checkpoint.
-        split: "test" (falls back to "val" when absent) or "val".
-        confidence: Level of the accuracy's Wilson interval.
-
-    Returns:
-        ``{"split", "which", "samples", "loss", "accuracy", "accuracy_ci": [low, high], "confidence"}``.
-
-    Raises:
-        CheckpointError: no loadable checkpoint.
-        ForgeError: the dataset has neither split.
-    """
-    import torch
-
-    from forge.core.run import RunDir, load_model
-
-    run = RunDir(run_dir)
-    recipe = Recipe.from_dict(run.read_config(), source=str(run.path / "config.json"))
-    model = load_model(run.path, which)
-    splits = recipe.data.build()
-    dataset = splits.test if split == "test" and splits.test is not None else splits.val
-    used = "test" if split == "test" and splits.test is not None else "val"
-    if dataset is None:
-        raise ForgeError(f"{run.path}: dataset {recipe.data.name} has no {split} or val split to evaluate on")
-    _, val_loader, test_loader = build_loaders(recipe, splits)
-    loader = test_loader if used == "test" else val_loader
-    loss_fn = recipe.loss.build()
-    correct = total = 0
-    loss_sum = 0.0
-    with torch.no_grad():
-        for x, y in loader:
-            out = model(x)
-            loss_sum += float(loss_fn(out, y)) * len(y)
-            correct += int((out.argmax(dim=-1) == y).sum())
-            total += len(y)
-    low, high = wilson_interval(correct, total, confidence)
-    return {
-        "run_dir": str(run.path),
-        "split": used,
-        "which": which,
-        "samples": total,
-        "loss": loss_sum / max(total, 1),
-        "accuracy": correct / max(total, 1),
-        "accuracy_ci": [low, high],
-        "confidence": confidence,
-    }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,28 +25,16 @@ from typing import Any
 import attrs
 
 from forge.core import config as cfg
+from forge.core import hookspecs
 from forge.core import plugins as _plugins
-from forge.core.errors import PluginError, RegistryError
+from forge.core.errors import ConfigError, PluginError, RegistryError
 
 __all__ = ["KINDS", "ComponentSpec", "Registry", "normalize_kind", "registry"]
 
-KINDS: dict[str, str] = {
-    "model": "forge_register_models",
-    "loss": "forge_register_losses",
-    "metric": "forge_register_metrics",
-    "dataset": "forge_register_datasets",
-    "transform": "forge_register_transforms",
-    "optimizer": "forge_register_optimizers",
-    "scheduler": "forge_register_schedulers",
-    "trainer": "forge_register_trainers",
-    "callback": "forge_register_callbacks",
-    "exporter": "forge_register_exporters",
-    "tracker": "forge_register_trackers",
-    "recipe": "forge_register_recipes",
-}
-"""Component kinds and the hook that registers each."""
+KINDS: dict[str, str] = {kind.name: kind.hook for kind in hookspecs.KINDS.values()}
+"""Component kinds and the hook that registers each (derived from :data:`forge.core.hookspecs.KINDS`)."""
 
-_PLURALS = {"losses": "loss", "metrics": "metric"}
+_SPELLINGS = {spelling: kind.name for kind in hookspecs.KINDS.values() for spelling in (kind.name, kind.plural)}
 
 
 def normalize_kind(kind: str) -> str:
@@ -55,9 +43,8 @@ def normalize_kind(kind: str) -> str:
     Raises:
         RegistryError: the kind is unknown (the message lists the known kinds).
     """
-    k = kind.strip().lower()
-    k = _PLURALS.get(k, k[:-1] if k.endswith("s") and k[:-1] in KINDS else k)
-    if k not in KINDS:
+    k = _SPELLINGS.get(kind.strip().lower())
+    if k is None:
         raise RegistryError(f"unknown component kind {kind!r}; known kinds: {', '.join(KINDS)}")
     return k
 
@@ -127,7 +114,7 @@ class Registry:
         with self._lock:
             if self._loaded:
                 return
-            settings = self._settings or _plugins.PluginSettings.from_env()
+            settings = self.settings
             loaded, self._infos = _plugins.discover(settings, self._entry_points)
             self._pm = _plugins.make_manager(loaded, trace=settings.trace)
             for plugin in loaded:
@@ -137,10 +124,11 @@ class Registry:
     def _register_plugin(self, plugin: _plugins.LoadedPlugin, settings: _plugins.PluginSettings) -> None:
         name = plugin.info.name
         pending: list[ComponentSpec] = []
-        for kind in KINDS:
 
+        def register_for(kind: hookspecs.Kind) -> hookspecs.Register:
             def register(
                 short: str,
+                /,
                 *,
                 builder: str,
                 config: str | None = None,
@@ -148,24 +136,23 @@ class Registry:
                 summary: str = "",
                 tags: Iterable[str] = (),
                 example: str | None = None,
-                _kind: str = kind,
             ) -> None:
                 if not short or "." in short or "/" in short:
-                    raise RegistryError(f"{_kind} name {short!r}: must be non-empty without '.' or '/'")
+                    raise RegistryError(f"{kind.name} name {short!r}: must be non-empty without '.' or '/'")
                 if settings.trace:
                     # register() returns nothing, so the hook's result proper is what it registered
                     _trace_log().info(
                         "hook_register",
-                        hook=KINDS[_kind],
+                        hook=kind.hook,
                         plugin=name,
-                        kind=_kind,
+                        kind=kind.name,
                         name=f"{name}.{short}",
                         builder=builder,
                         config=config,
                     )
                 pending.append(
                     ComponentSpec(
-                        kind=_kind,
+                        kind=kind.name,
                         name=f"{name}.{short}",
                         provider=name,
                         builder=builder,
@@ -177,25 +164,31 @@ class Registry:
                     )
                 )
 
-            try:
-                _plugins.ForgeHooks(self._pm, plugin=name).register_kind(kind, register)
-            except Exception as exc:
-                self._plugin_failed(plugin, settings, f"{KINDS[kind]} failed: {_plugins._short_error(exc)}", exc)
-                return
+            return register
+
+        if not _plugins.register_components(self._pm, plugin, settings, register_for):
+            return
         keys = [(s.kind, s.name) for s in pending]
         dupes = sorted({f"{k}:{n}" for k, n in keys if keys.count((k, n)) > 1 or (k, n) in self._specs})
         if dupes:
-            self._plugin_failed(plugin, settings, f"registers duplicate names: {', '.join(dupes)}")
+            reason = f"registers duplicate names: {', '.join(dupes)}"
+            _plugins.record_failure(plugin.info, settings, reason, pm=self._pm)
             return
         for spec in pending:
             self._specs[(spec.kind, spec.name)] = spec
             plugin.info.components.setdefault(spec.kind, []).append(spec.name)
 
-    def _plugin_failed(
-        self, plugin: _plugins.LoadedPlugin, settings: _plugins.PluginSettings, reason: str, exc: Any = None
-    ) -> None:
-        self._pm.unregister(name=plugin.info.name)
-        _plugins._fail(plugin.info, settings, reason, exc)
+    @property
+    def loaded(self) -> bool:
+        """Whether the plugins have been loaded (the registry's first use); settings are fixed from then."""
+        return self._loaded
+
+    @property
+    def settings(self) -> _plugins.PluginSettings:
+        """The plugin settings: as given or configured, else read from the environment."""
+        if self._settings is None:
+            self._settings = _plugins.PluginSettings.from_env()
+        return self._settings
 
     @property
     def plugins(self) -> list[_plugins.PluginInfo]:
@@ -205,7 +198,7 @@ class Registry:
 
     @property
     def hooks(self) -> Any:
-        """The pluggy hook relay of the loaded plugins (used for ``forge_register_commands``)."""
+        """The pluggy hook relay of the loaded plugins."""
         self.load()
         return self._pm.hook
 
@@ -260,7 +253,7 @@ class Registry:
             raise RegistryError(f"{k} name {name!r} is ambiguous: {names}; use the qualified name")
         known = [s.name for s in self._specs.values() if s.kind == k]
         close = difflib.get_close_matches(name, known + [n.split(".", 1)[1] for n in known], n=3)
-        plural = "losses" if k == "loss" else f"{k}s"
+        plural = hookspecs.KINDS[k].plural
         hint = f"; did you mean {', '.join(close)}?" if close else f"; `forge list {plural}` shows them"
         raise RegistryError(f"no {k} named {name!r}{hint}")
 
@@ -292,8 +285,16 @@ class Registry:
         data = _merge(dict(spec.defaults), _undot(params or {}))
         return cfg.structure(data, cls, where=where or f"{spec.kind} {spec.name}")
 
-    def build(self, kind: str, name: str, /, **overrides: Any) -> Any:
-        """Build component ``name`` of ``kind`` with config ``overrides`` applied.
+    def build(self, kind: str, name: str, config: Any = None, /, **overrides: Any) -> Any:
+        """Build component ``name`` of ``kind`` from ``config`` or with config ``overrides`` applied.
+
+        Args:
+            kind: Component kind.
+            name: Component name (qualified or short).
+            config: An already resolved config object (an instance of the component's config
+                class, e.g. from :meth:`make_config`), handed to the builder as it is.
+            overrides: Without ``config``: field values applied on top of the registered defaults
+                (keys may be dotted).
 
         Returns:
             Whatever the component's builder returns (a module, a loss, a dataset...). For a
@@ -301,15 +302,42 @@ class Registry:
 
         Raises:
             RegistryError: the component is unknown or its builder cannot be imported.
-            ConfigError: an override is invalid.
+            ConfigError: an override is invalid; ``config`` is given together with overrides, is
+                not an instance of the component's config class, or the component has none.
         """
         spec = self.get(kind, name)
         if spec.kind == "recipe":
             return self.recipe_path(spec)
-        builder = _plugins.import_object(spec.builder, what=f"builder of {spec.kind} {spec.name}")
-        if spec.config is None:
-            return builder(**_merge(dict(spec.defaults), _undot(overrides)))
-        return builder(self.make_config(spec.kind, spec.name, overrides))
+        if config is None:
+            builder = self._builder(spec)
+            if spec.config is None:
+                return builder(**_merge(dict(spec.defaults), _undot(overrides)))
+            return builder(self.make_config(spec.kind, spec.name, overrides))
+        where, cls = f"{spec.kind} {spec.name}", self.config_class(spec)
+        if overrides:
+            raise ConfigError(f"{where}: give a config object or overrides, not both ({', '.join(overrides)})")
+        if cls is None:
+            raise ConfigError(f"{where} has no config class; pass keyword arguments, not a config object")
+        if not isinstance(config, cls):
+            raise ConfigError(f"{where} takes a {_qualname(cls)} config, got a {_qualname(type(config))}")
+        return self._builder(spec)(config)
+
+    def builder(self, kind: str, name: str) -> Callable[..., Any]:
+        """The imported builder of component ``name`` of ``kind``, to call with runtime arguments.
+
+        Raises:
+            RegistryError: the component is unknown, or is a recipe (recipes have a file, see
+                :meth:`recipe_path`, not a builder).
+            PluginError: the builder cannot be imported.
+        """
+        spec = self.get(kind, name)
+        if spec.kind == "recipe":
+            raise RegistryError(f"recipe {spec.name} has no builder; its file is registry.recipe_path(spec)")
+        return self._builder(spec)
+
+    def _builder(self, spec: ComponentSpec) -> Callable[..., Any]:
+        builder: Callable[..., Any] = _plugins.import_object(spec.builder, what=f"builder of {spec.kind} {spec.name}")
+        return builder
 
     def recipe_path(self, spec: ComponentSpec) -> Path:
         """The file of a registered recipe."""
@@ -327,6 +355,10 @@ def _trace_log() -> Any:
     from forge.core.logging import get_logger
 
     return get_logger("forge.plugins.trace")
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _matches(spec: ComponentSpec, pattern: str) -> bool:

@@ -4,7 +4,6 @@ Layout::
 
     runs/<run-id>/
         config.toml          the resolved recipe (every default filled in); config.json beside it
-        trainer.json         the resolved TrainerConfig actually used
         environment.json     Python, torch, CUDA, forge packages, hardware, git commit
         lineage.json         dataset info + fingerprint, config hash, code versions
         log.jsonl            one JSON object per logged step / validation
@@ -12,13 +11,14 @@ Layout::
         checkpoints/         step-NNNNNN/ (safetensors + manifest.json) and index.json
         profile/             trace.json, top_ops.txt, top_ops.json (when profiling)
 
-Nothing in it is a pickle.
+Nothing in it is a pickle. Each file has one writer: the recipe runner (:mod:`forge.core._runner`)
+writes ``config.*``, ``environment.json``, ``lineage.json`` and ``metrics.json``; the Trainer writes
+``log.jsonl``, ``checkpoints/`` and ``profile/``. This module only stores and reads them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import secrets
@@ -26,28 +26,31 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from forge.core._atomic import write_json
+from forge.core._digest import digest
 from forge.core.errors import CheckpointError
 
 if TYPE_CHECKING:
-    from torch import nn
-
     from forge.core.checkpoint import Checkpoint
 
-__all__ = ["RunDir", "config_hash", "find_checkpoint", "load_model"]
+__all__ = ["RunDir", "config_hash", "find_checkpoint"]
 
 Which = Literal["best", "last"]
 
 
+def __getattr__(name: str) -> Any:
+    from forge.core._deprecated import moved_attribute
+
+    return moved_attribute(__name__, name)
+
+
 def config_hash(config: Mapping[str, Any]) -> str:
-    """SHA-256 of a config's canonical JSON (sorted keys), as lineage records it."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The content digest (:func:`forge.core._digest.digest`) of a config, as lineage records it."""
+    return digest(config)
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_json(path, data, default=str)
 
 
 class RunDir:
@@ -111,12 +114,6 @@ class RunDir:
             raise CheckpointError(f"{self.path}: not a run directory (no config.json)")
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return data
-
-    def write_trainer_config(self, config: Any) -> None:
-        """Write the TrainerConfig actually used as ``trainer.json``."""
-        from forge.core.config import unstructure
-
-        _write_json(self.path / "trainer.json", unstructure(config))
 
     def write_environment(self) -> dict[str, Any]:
         """Capture and write ``environment.json``; returns what was written."""
@@ -218,35 +215,3 @@ def find_checkpoint(source: str | os.PathLike[str], which: Which = "last") -> Ch
     if chosen is None:
         raise CheckpointError(f"{source}: no checkpoint that verifies (looked in {root})")
     return load_checkpoint(chosen)
-
-
-def load_model(run_dir: str | os.PathLike[str], which: Which = "best", *, ema: bool | None = None) -> nn.Module:
-    """Rebuild a run's model from its recipe and load its best or last weights.
-
-    Args:
-        run_dir: The run directory.
-        which: "best" or "last" checkpoint.
-        ema: Load the EMA weights (when kept); None follows the run's ``trainer.eval_with_ema``.
-
-    Returns:
-        The model in eval mode, on CPU.
-
-    Raises:
-        CheckpointError: no loadable checkpoint, or EMA weights asked for but not kept.
-    """
-    from forge.core.recipe import Recipe
-
-    run = RunDir(run_dir)
-    recipe = Recipe.from_dict(run.read_config(), source=str(run.path / "config.json"))
-    model = recipe.build_model()
-    ckpt = find_checkpoint(run.path, which)
-    use_ema = recipe.trainer.eval_with_ema if ema is None else ema
-    state = ckpt.groups["model"]
-    if use_ema:
-        saved = ckpt.groups.get("callbacks", {}).get("ema")
-        if saved is None:
-            raise CheckpointError(f"{ckpt.path}: EMA weights requested but the run kept no EMA")
-        state = {**state, **{k.removeprefix("buffer:"): v for k, v in saved["weights"].items()}}
-    model.load_state_dict(state)
-    model.eval()
-    return model

@@ -42,29 +42,14 @@ class ForgeGroup(click.Group):
 
     def _plugins(self, ctx: click.Context) -> dict[str, click.Command]:
         if self._plugin_commands is None:
-            from forge.core.plugins import ForgeHooks, _short_error
+            from forge.core.plugins import collect_commands
             from forge.core.registry import registry
 
             # click resolves the subcommand before the group callback runs: set logging up first
             # so that a plugin failing to load is reported in the format the user asked for.
             _configure_logging(ctx)
             _apply_plugin_options(ctx)
-            commands: dict[str, click.Command] = {}
-            pm = registry.plugin_manager()
-            for info in registry.plugins:
-                if info.status != "loaded":
-                    continue
-
-                def register(command: click.Command, _plugin: str = info.name) -> None:
-                    if command.name is None:
-                        raise click.UsageError(f"plugin {_plugin!r} registered a command without a name")
-                    commands.setdefault(command.name, command)
-
-                try:
-                    ForgeHooks(pm, plugin=info.name).register_commands(register)
-                except Exception as exc:  # a broken plugin must not take the CLI down
-                    info.status, info.error = "failed", f"forge_register_commands failed: {_short_error(exc)}"
-            self._plugin_commands = commands
+            self._plugin_commands = collect_commands(registry.plugin_manager(), registry.plugins, registry.settings)
         return self._plugin_commands
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -95,7 +80,7 @@ def _apply_plugin_options(ctx: click.Context) -> None:
     root = ctx.find_root()
     disabled = root.params.get("disable_plugins") or ()
     names = [n.strip() for item in disabled for n in item.split(",") if n.strip()]
-    if not registry._loaded:
+    if not registry.loaded:
         registry.configure(PluginSettings.from_env(disable=names))
 
 

@@ -23,14 +23,11 @@ def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _plural(kind: str, n: int) -> str:
-    return kind if n == 1 else kind + ("es" if kind.endswith("s") else "s")
-
-
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins_command(as_json: bool) -> None:
     """Show installed plugins: version, plugin API, what each registers, and failures."""
+    from forge.core.hookspecs import KINDS
     from forge.core.registry import registry
 
     infos = registry.plugins
@@ -39,7 +36,8 @@ def plugins_command(as_json: bool) -> None:
         return
     rows = []
     for i in infos:
-        registers = ", ".join(f"{len(v)} {_plural(k, len(v))}" for k, v in sorted(i.components.items()))
+        counts = sorted(i.components.items())
+        registers = ", ".join(f"{len(v)} {k if len(v) == 1 else KINDS[k].plural}" for k, v in counts)
         rows.append((i.name, i.distribution, i.version, str(i.api_version or "-"), i.status, registers or "-"))
     click.echo(_table(rows, ("plugin", "distribution", "version", "api", "status", "registers")))
     for i in infos:

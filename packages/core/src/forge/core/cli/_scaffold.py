@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from forge.core._atomic import atomic_directory
+
 __all__ = ["new_plugin_command", "write_plugin"]
 
 _FILES: dict[str, str] = {
@@ -155,12 +157,15 @@ def write_plugin(name: str, directory: Path) -> Path:
     dist = f"forge-{name.replace('_', '-')}"
     module = f"forge_{name}"
     root = directory / dist
-    if root.exists():
-        raise click.BadParameter(f"{root} exists already; choose another name or folder")
-    for rel, template in _FILES.items():
-        path = root / rel.format(module=module)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(name=name, dist=dist, module=module), encoding="utf-8")
+    try:
+        # All files or none: an interrupted write leaves no half package that blocks the next try.
+        with atomic_directory(root, durable=False) as tmp:
+            for rel, template in _FILES.items():
+                path = tmp / rel.format(module=module)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(template.format(name=name, dist=dist, module=module), encoding="utf-8")
+    except FileExistsError:
+        raise click.BadParameter(f"{root} exists already; choose another name or folder") from None
     return root
 
 

@@ -39,7 +39,7 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], resume: Path |
       forge train my_recipe.toml trainer.max_epochs=3 optimizer.lr=0.01
       forge train --resume runs/20250101-120000-core.mlp-ab12cd trainer.max_epochs=10
     """
-    from forge.core.recipe import resume_run, run_recipe
+    from forge.core._runner import resume_run, run_recipe
 
     if resume is not None:
         # With --resume, a lone KEY=VALUE given where RECIPE goes is an override.
@@ -80,8 +80,8 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], resume: Path |
 )
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level of the interval.")
 def eval_command(run_dir: Path, which: str, split: str, confidence: float) -> None:
-    """Evaluate a run's best or last checkpoint: accuracy with a Wilson confidence interval."""
-    from forge.core.recipe import evaluate_run
+    """Score a run's best or last checkpoint with its recipe's loss and metrics (accuracy with a Wilson interval)."""
+    from forge.core.evaluator import evaluate_run
 
     report = evaluate_run(run_dir, which=which, split=split, confidence=confidence)  # type: ignore[arg-type]  # click.Choice narrows it
     click.echo(json.dumps(report, indent=2))

@@ -1,8 +1,7 @@
 """forge's data pipelines: loaders, sharding, streaming, caching, schemas, provenance, imbalance.
 
-Importing this package is light: the value types (:class:`DatasetSplits`, :class:`DatasetInfo`,
-:class:`Schema`, :class:`LoaderConfig`) load at once; everything that needs torch loads on first
-attribute access, so ``import forge.core.data`` never imports torch.
+Importing this package is light: each name below loads on first attribute access, so
+``import forge.core.data`` never imports torch.
 
 Example:
     >>> from forge.core.data import LoaderConfig, build_loader
@@ -11,117 +10,52 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from forge.core.data.configs import LoaderConfig
-from forge.core.data.schema import Schema, SchemaViolation, SchemaWarning, TensorSpec, validate_batch, validate_sample
-from forge.core.data.types import DatasetInfo, DatasetSplits
+from forge.core._lazy import lazy_exports
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from forge.core.data.cache import CachedDataset, DiskCache, RamCache
-    from forge.core.data.compose import Compose, Transform, from_config
-    from forge.core.data.fingerprint import fingerprint_dataset, fingerprint_files, fingerprint_samples
-    from forge.core.data.imbalance import OverSampler, UnderSampler, class_weights, smote
-    from forge.core.data.loader import ForgeDataLoader, build_loader
-    from forge.core.data.pii import PIIScrubber, scrub
-    from forge.core.data.seeding import derive_seed
-    from forge.core.data.sharding import ResumableSampler, ShardedIterableDataset
-    from forge.core.data.streaming import CsvStream, JsonlStream, SafetensorsShardStream
-    from forge.core.data.tabular import TabularPreprocessor, build_tabular
-    from forge.core.data.text import NormalizeText, iter_lines, normalize_text, read_text
-    from forge.core.data.timeseries import WindowDataset, window_splits
-    from forge.core.data.transfer import InlineCollate
+if TYPE_CHECKING:
+    from forge.core._digest import digest as digest
+    from forge.core.data.cache import CachedDataset as CachedDataset
+    from forge.core.data.cache import DiskCache as DiskCache
+    from forge.core.data.cache import RamCache as RamCache
+    from forge.core.data.compose import Compose as Compose
+    from forge.core.data.compose import Transform as Transform
+    from forge.core.data.compose import from_config as from_config
+    from forge.core.data.configs import LoaderConfig as LoaderConfig
+    from forge.core.data.fingerprint import fingerprint_dataset as fingerprint_dataset
+    from forge.core.data.fingerprint import fingerprint_files as fingerprint_files
+    from forge.core.data.fingerprint import fingerprint_samples as fingerprint_samples
+    from forge.core.data.imbalance import OverSampler as OverSampler
+    from forge.core.data.imbalance import UnderSampler as UnderSampler
+    from forge.core.data.imbalance import class_weights as class_weights
+    from forge.core.data.imbalance import smote as smote
+    from forge.core.data.loader import ForgeDataLoader as ForgeDataLoader
+    from forge.core.data.loader import build_loader as build_loader
+    from forge.core.data.pii import PIIScrubber as PIIScrubber
+    from forge.core.data.pii import scrub as scrub
+    from forge.core.data.schema import Schema as Schema
+    from forge.core.data.schema import SchemaViolation as SchemaViolation
+    from forge.core.data.schema import SchemaWarning as SchemaWarning
+    from forge.core.data.schema import TensorSpec as TensorSpec
+    from forge.core.data.schema import validate_batch as validate_batch
+    from forge.core.data.schema import validate_sample as validate_sample
+    from forge.core.data.seeding import derive_seed as derive_seed
+    from forge.core.data.sharding import ResumableSampler as ResumableSampler
+    from forge.core.data.sharding import ShardedIterableDataset as ShardedIterableDataset
+    from forge.core.data.streaming import CsvStream as CsvStream
+    from forge.core.data.streaming import JsonlStream as JsonlStream
+    from forge.core.data.streaming import SafetensorsShardStream as SafetensorsShardStream
+    from forge.core.data.tabular import TabularPreprocessor as TabularPreprocessor
+    from forge.core.data.tabular import build_tabular as build_tabular
+    from forge.core.data.text import NormalizeText as NormalizeText
+    from forge.core.data.text import iter_lines as iter_lines
+    from forge.core.data.text import normalize_text as normalize_text
+    from forge.core.data.text import read_text as read_text
+    from forge.core.data.timeseries import WindowDataset as WindowDataset
+    from forge.core.data.timeseries import window_splits as window_splits
+    from forge.core.data.transfer import InlineCollate as InlineCollate
+    from forge.core.data.types import DatasetInfo as DatasetInfo
+    from forge.core.data.types import DatasetSplits as DatasetSplits
 
-_LAZY = {
-    "CachedDataset": "cache",
-    "DiskCache": "cache",
-    "RamCache": "cache",
-    "Compose": "compose",
-    "Transform": "compose",
-    "from_config": "compose",
-    "fingerprint_dataset": "fingerprint",
-    "fingerprint_files": "fingerprint",
-    "fingerprint_samples": "fingerprint",
-    "OverSampler": "imbalance",
-    "UnderSampler": "imbalance",
-    "class_weights": "imbalance",
-    "smote": "imbalance",
-    "ForgeDataLoader": "loader",
-    "build_loader": "loader",
-    "PIIScrubber": "pii",
-    "scrub": "pii",
-    "derive_seed": "seeding",
-    "ResumableSampler": "sharding",
-    "ShardedIterableDataset": "sharding",
-    "CsvStream": "streaming",
-    "JsonlStream": "streaming",
-    "SafetensorsShardStream": "streaming",
-    "TabularPreprocessor": "tabular",
-    "build_tabular": "tabular",
-    "NormalizeText": "text",
-    "iter_lines": "text",
-    "normalize_text": "text",
-    "read_text": "text",
-    "WindowDataset": "timeseries",
-    "window_splits": "timeseries",
-    "InlineCollate": "transfer",
-}
-
-# Written out (not computed from _LAZY) so that linters and type checkers see the public surface.
-__all__ = [
-    "CachedDataset",
-    "Compose",
-    "CsvStream",
-    "DatasetInfo",
-    "DatasetSplits",
-    "DiskCache",
-    "ForgeDataLoader",
-    "InlineCollate",
-    "JsonlStream",
-    "LoaderConfig",
-    "NormalizeText",
-    "OverSampler",
-    "PIIScrubber",
-    "RamCache",
-    "ResumableSampler",
-    "SafetensorsShardStream",
-    "Schema",
-    "SchemaViolation",
-    "SchemaWarning",
-    "ShardedIterableDataset",
-    "TabularPreprocessor",
-    "TensorSpec",
-    "Transform",
-    "UnderSampler",
-    "WindowDataset",
-    "build_loader",
-    "build_tabular",
-    "class_weights",
-    "derive_seed",
-    "fingerprint_dataset",
-    "fingerprint_files",
-    "fingerprint_samples",
-    "from_config",
-    "iter_lines",
-    "normalize_text",
-    "read_text",
-    "scrub",
-    "smote",
-    "validate_batch",
-    "validate_sample",
-    "window_splits",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'forge.core.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"forge.core.data.{module}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -3,9 +3,9 @@
 The key is ``sha256(dataset fingerprint + canonical JSON of the transform pipeline's config)``, so
 changing either the data or any transform parameter selects a fresh cache: stale entries are never
 served. On disk each sample is one safetensors file (tensors plus a JSON description of the
-sample's structure and plain values in the file's metadata; no pickle), written to a unique
-temporary name and moved into place with ``os.replace``, so several DataLoader workers (or
-processes) can fill the same cache concurrently and a reader only ever sees whole files. A file
+sample's structure and plain values in the file's metadata; no pickle), written atomically
+(:mod:`forge.core._atomic`), so several DataLoader workers (or processes) can fill the same cache
+concurrently and a reader only ever sees whole files. A file
 that fails to load (truncated by a crash, say) counts as a miss and is rewritten.
 
 Use the disk cache with DataLoader workers: a RAM cache lives in one process, and each worker
@@ -18,9 +18,7 @@ the first epoch's random draws: wrap only the deterministic preprocessing in :cl
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,8 +28,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch.utils.data import Dataset
 
+from forge.core._atomic import write_file, write_json
+from forge.core._digest import canonical_json, digest
 from forge.core.data.compose import to_config
-from forge.core.data.fingerprint import canonical_json, fingerprint_config
 from forge.core.errors import DataError
 
 __all__ = ["CachedDataset", "DiskCache", "RamCache", "SampleStore", "cache_key", "decode_sample", "encode_sample"]
@@ -41,7 +40,7 @@ _META_KEY = "forge.sample"
 
 def cache_key(fingerprint: str, pipeline_config: Any) -> str:
     """Return the cache key of a dataset fingerprint and a transform pipeline config (hex sha256)."""
-    return fingerprint_config({"fingerprint": fingerprint, "pipeline": pipeline_config, "scheme": "cache:v1"})
+    return digest({"fingerprint": fingerprint, "pipeline": pipeline_config, "scheme": "cache:v1"})
 
 
 def encode_sample(sample: Any) -> tuple[dict[str, torch.Tensor], str]:
@@ -164,32 +163,21 @@ class DiskCache:
         return None if structure is None else decode_sample(tensors, structure)
 
     def put(self, key: str, index: int, sample: Any) -> None:
-        """Write a sample atomically (temp file + ``os.replace``).
+        """Write a sample atomically (concurrent writers of one sample never see a partial file).
 
         Raises:
             DataError: When the sample holds a value that cannot be stored, or the write fails.
         """
         tensors, structure = encode_sample(sample)
         path = self.path(key, index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
         try:
-            save_file(tensors, str(tmp), metadata={_META_KEY: structure})
-            os.replace(tmp, path)
+            write_file(path, lambda tmp: save_file(tensors, str(tmp), metadata={_META_KEY: structure}))
         except OSError as exc:
             raise DataError(f"cannot write cache file {str(path)!r}: {exc}") from exc
-        finally:
-            if tmp.exists():
-                tmp.unlink()
 
     def write_manifest(self, key: str, manifest: Mapping[str, Any]) -> None:
         """Record what a key stands for (fingerprint, pipeline) in ``root/<key>/manifest.json``, atomically."""
-        folder = self.root / key
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / "manifest.json"
-        tmp = folder / f".manifest.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-        tmp.write_text(json.dumps(dict(manifest), indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, target)
+        write_json(self.root / key / "manifest.json", dict(manifest), sort_keys=True)
 
     def keys(self) -> list[str]:
         """The cache keys present on disk."""

@@ -1,10 +1,11 @@
-"""Content fingerprints for datasets and configs: the same data gives the same hex digest on any run.
+"""Content fingerprints for datasets: the same data gives the same hex digest on any run.
 
-Three sources: files on disk (path relative to a root, size and bytes), a deterministic sample
-stream (the first N samples hashed over tensor dtype, shape and bytes, and over plain values), and
-configs (canonical JSON). Every digest is sha256 with a versioned prefix so a future change of the
-scheme can never collide with an old digest. Python's ``hash()`` is never used: it is salted per
-process.
+Two sources: files on disk (path relative to a root, size and bytes) and a deterministic sample
+stream (the first N samples hashed over tensor dtype, shape and bytes, and over plain values).
+Configs and other plain data go through :func:`forge.core.data.digest`; every fingerprint has its
+format, 64 hex digits of a SHA-256. The hashed streams start with a versioned prefix, so a future
+change of the scheme can never collide with an old digest. Python's ``hash()`` is never used: it
+is salted per process.
 
 Light: torch is imported only when a tensor is hashed.
 """
@@ -13,34 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import struct
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from forge.core import _deprecated
 from forge.core.errors import DataError
 
-__all__ = ["canonical_json", "fingerprint_config", "fingerprint_dataset", "fingerprint_files", "fingerprint_samples"]
+__all__ = ["fingerprint_dataset", "fingerprint_files", "fingerprint_samples"]
 
 _CHUNK = 1 << 20
 
 
-def canonical_json(obj: Any) -> str:
-    """Serialize plain data to one canonical JSON string (sorted keys, no spaces, no NaN).
-
-    Raises:
-        DataError: When ``obj`` holds something JSON cannot represent exactly (NaN, sets, objects).
-    """
-    try:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"cannot fingerprint config {obj!r}: {exc}") from exc
-
-
-def fingerprint_config(obj: Any) -> str:
-    """Return the sha256 hex digest of ``obj``'s canonical JSON (dict key order does not matter)."""
-    return hashlib.sha256(("config:v1\n" + canonical_json(obj)).encode("utf-8")).hexdigest()
+def __getattr__(name: str) -> Any:
+    return _deprecated.moved_attribute(__name__, name)
 
 
 def fingerprint_files(paths: Iterable[str | Path], *, root: str | Path | None = None) -> str:

@@ -14,20 +14,21 @@ owns are read from disk.
 from __future__ import annotations
 
 import csv
+import functools
 import glob
 import json
 import operator
 import os
 import random
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from forge.core._atomic import write_bytes, write_file
 from forge.core.data.compose import Compose
 from forge.core.data.configs import JsonlTextConfig, PIIScrubConfig
 from forge.core.data.fingerprint import fingerprint_files
@@ -37,6 +38,9 @@ from forge.core.data.sharding import ShardedIterableDataset
 from forge.core.data.text import decode_utf8, normalize_text
 from forge.core.data.types import DatasetInfo, DatasetSplits
 from forge.core.errors import DataError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+; annotations are never evaluated
 
 __all__ = [
     "CsvStream",
@@ -69,23 +73,40 @@ def expand_files(patterns: Iterable[str | Path]) -> list[Path]:
     return [out[k] for k in sorted(out)]
 
 
+class _ShardOptions(TypedDict, total=False):
+    """The keywords of :class:`ShardedIterableDataset`, which every stream passes on."""
+
+    seed: int
+    shuffle_buffer: int
+    rank: int
+    world_size: int
+    transform: Callable[[Any], Any] | None
+
+
+class _StreamOptions(_ShardOptions, total=False):
+    """The keywords every stream shares: :class:`_FileStream`'s on top of the sharding ones."""
+
+    shuffle_files: bool
+
+
 class _FileStream(ShardedIterableDataset[Any, Any]):
-    """Shared file handling: shard list, per-epoch shard order."""
+    """Shared file handling: shard list, per-epoch shard order.
+
+    Args:
+        files: Files or glob patterns.
+        shuffle_files: Permute the shard order each epoch.
+        **options: ``seed``, ``shuffle_buffer``, ``rank``, ``world_size``, ``transform``: see
+            :class:`ShardedIterableDataset`.
+    """
 
     def __init__(
         self,
         files: Sequence[str | Path],
         *,
         shuffle_files: bool = False,
-        seed: int = 0,
-        shuffle_buffer: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        transform: Callable[[Any], Any] | None = None,
+        **options: Unpack[_ShardOptions],
     ) -> None:
-        super().__init__(
-            seed=seed, shuffle_buffer=shuffle_buffer, rank=rank, world_size=world_size, transform=transform
-        )
+        super().__init__(**options)
         self.files = expand_files(files)
         if not self.files:
             raise DataError(f"{type(self).__name__} needs at least one file")
@@ -134,22 +155,9 @@ class JsonlStream(_FileStream):
         keys: Sequence[str] | str | None = None,
         errors: str = "strict",
         normalize: str | None = None,
-        shuffle_files: bool = False,
-        seed: int = 0,
-        shuffle_buffer: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        transform: Callable[[Any], Any] | None = None,
+        **options: Unpack[_StreamOptions],
     ) -> None:
-        super().__init__(
-            files,
-            shuffle_files=shuffle_files,
-            seed=seed,
-            shuffle_buffer=shuffle_buffer,
-            rank=rank,
-            world_size=world_size,
-            transform=transform,
-        )
+        super().__init__(files, **options)
         self.keys: tuple[str, ...] | str | None = keys if keys is None or isinstance(keys, str) else tuple(keys)
         # itemgetter builds the sample in C; one key gives the value, several a tuple
         if isinstance(self.keys, tuple) and len(self.keys) == 1:
@@ -236,22 +244,9 @@ class CsvStream(_FileStream):
         *,
         columns: Mapping[str, str],
         errors: str = "strict",
-        shuffle_files: bool = False,
-        seed: int = 0,
-        shuffle_buffer: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        transform: Callable[[Any], Any] | None = None,
+        **options: Unpack[_StreamOptions],
     ) -> None:
-        super().__init__(
-            files,
-            shuffle_files=shuffle_files,
-            seed=seed,
-            shuffle_buffer=shuffle_buffer,
-            rank=rank,
-            world_size=world_size,
-            transform=transform,
-        )
+        super().__init__(files, **options)
         bad = {c: t for c, t in columns.items() if t not in _CONVERTERS}
         if bad:
             raise DataError(f"unknown CSV column type(s) {bad}; use float, int or str")
@@ -313,22 +308,9 @@ class SafetensorsShardStream(_FileStream):
         files: Sequence[str | Path],
         *,
         keys: Sequence[str] = ("input", "target"),
-        shuffle_files: bool = False,
-        seed: int = 0,
-        shuffle_buffer: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        transform: Callable[[Any], Any] | None = None,
+        **options: Unpack[_StreamOptions],
     ) -> None:
-        super().__init__(
-            files,
-            shuffle_files=shuffle_files,
-            seed=seed,
-            shuffle_buffer=shuffle_buffer,
-            rank=rank,
-            world_size=world_size,
-            transform=transform,
-        )
+        super().__init__(files, **options)
         self.keys = tuple(keys)
         self._handles: dict[str, Any] = {}
 
@@ -378,16 +360,6 @@ class SafetensorsShardStream(_FileStream):
         return tuple(handle.get_slice(k)[row : row + 1][0] for k in self.keys)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_jsonl_shards(
     records: Iterable[Mapping[str, Any]], folder: str | Path, *, shard_size: int, prefix: str = "shard"
 ) -> list[Path]:
@@ -407,14 +379,7 @@ def write_jsonl_shards(
     lines: list[str] = []
 
     def flush() -> None:
-        path = root / f"{prefix}-{len(paths):05d}.jsonl"
-        data = "".join(lines).encode("utf-8")
-
-        def write(tmp: Path) -> None:
-            tmp.write_bytes(data)
-
-        _atomic_write(path, write)
-        paths.append(path)
+        paths.append(write_bytes(root / f"{prefix}-{len(paths):05d}.jsonl", "".join(lines).encode("utf-8")))
         lines.clear()
 
     for record in records:
@@ -448,9 +413,7 @@ def write_safetensors_shards(
     paths: list[Path] = []
     for start in range(0, total, shard_size):
         chunk = {k: v[start : start + shard_size].contiguous() for k, v in tensors.items()}
-        path = root / f"{prefix}-{len(paths):05d}.safetensors"
-        _atomic_write(path, lambda tmp, c=chunk: save_file(c, str(tmp)))  # type: ignore[misc]  # default binds the chunk
-        paths.append(path)
+        paths.append(write_file(root / f"{prefix}-{len(paths):05d}.safetensors", functools.partial(save_file, chunk)))
     return paths
 
 

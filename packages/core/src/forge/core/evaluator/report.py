@@ -6,13 +6,13 @@ import datetime as _dt
 import json
 import math
 import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from forge.core._atomic import write_text
 from forge.core.errors import DataError
 from forge.core.evaluator.intervals import ConfidenceInterval
 
@@ -121,15 +121,7 @@ class EvalReport:
         Returns:
             The path written.
         """
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
-        try:
-            tmp.write_text(self.to_json(), encoding="utf-8")
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return target
+        return write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EvalReport:

@@ -7,30 +7,16 @@ live in :mod:`forge.core.losses.functional`, modules and builders in
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from forge.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from forge.core.losses.modules import (
-        BCEWithLogitsLoss,
-        CrossEntropyLoss,
-        DistillationLoss,
-        FocalLoss,
-        HuberLoss,
-        MSELoss,
-    )
+    from forge.core.losses.modules import BCEWithLogitsLoss as BCEWithLogitsLoss
+    from forge.core.losses.modules import CrossEntropyLoss as CrossEntropyLoss
+    from forge.core.losses.modules import DistillationLoss as DistillationLoss
+    from forge.core.losses.modules import FocalLoss as FocalLoss
+    from forge.core.losses.modules import HuberLoss as HuberLoss
+    from forge.core.losses.modules import MSELoss as MSELoss
 
-__all__ = [
-    "BCEWithLogitsLoss",
-    "CrossEntropyLoss",
-    "DistillationLoss",
-    "FocalLoss",
-    "HuberLoss",
-    "MSELoss",
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.modules"), name)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

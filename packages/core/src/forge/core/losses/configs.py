@@ -48,19 +48,11 @@ class CrossEntropyConfig:
     ignore_index: int = field(-100, help="Target value that contributes nothing (e.g. padding).")
 
 
-@attrs.frozen
-class WeightedCrossEntropyConfig:
+@attrs.frozen(kw_only=True)
+class WeightedCrossEntropyConfig(CrossEntropyConfig):
     """Cross-entropy with a weight per class (for imbalanced data); 'mean' is the weighted mean."""
 
     class_weights: tuple[float, ...] = field(help="One non-negative weight per class.", validator=_non_empty_positive)
-    reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
-    label_smoothing: bool = field(False, help="Smooth the targets towards uniform.")
-    smoothing_epsilon: float = field(
-        0.1,
-        help="Probability mass spread over all classes when label_smoothing is on.",
-        validator=[v.ge(0.0), v.le(1.0)],
-    )
-    ignore_index: int = field(-100, help="Target value that contributes nothing (e.g. padding).")
 
 
 @attrs.frozen

@@ -231,8 +231,10 @@ class DistillationLoss(nn.Module):
 
 
 def build_cross_entropy(config: CrossEntropyConfig) -> CrossEntropyLoss:
-    """Build a cross-entropy loss (label smoothing ``smoothing_epsilon`` when enabled)."""
+    """Build a cross-entropy loss (label smoothing ``smoothing_epsilon`` when enabled, class weights if set)."""
+    weights = config.class_weights if isinstance(config, WeightedCrossEntropyConfig) else None
     return CrossEntropyLoss(
+        weight=None if weights is None else torch.tensor(weights, dtype=torch.float32),
         label_smoothing=config.smoothing_epsilon if config.label_smoothing else 0.0,
         ignore_index=config.ignore_index,
         reduction=config.reduction,
@@ -241,12 +243,7 @@ def build_cross_entropy(config: CrossEntropyConfig) -> CrossEntropyLoss:
 
 def build_weighted_cross_entropy(config: WeightedCrossEntropyConfig) -> CrossEntropyLoss:
     """Build a class-weighted cross-entropy loss."""
-    return CrossEntropyLoss(
-        weight=torch.tensor(config.class_weights, dtype=torch.float32),
-        label_smoothing=config.smoothing_epsilon if config.label_smoothing else 0.0,
-        ignore_index=config.ignore_index,
-        reduction=config.reduction,
-    )
+    return build_cross_entropy(config)
 
 
 def build_focal(config: FocalLossConfig) -> FocalLoss:

@@ -6,34 +6,18 @@ torch and torchmetrics, config classes in :mod:`forge.core.metrics.configs`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from forge.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from forge.core.metrics.builders import (
-        build_accuracy,
-        build_auroc,
-        build_average_precision,
-        build_calibration_error,
-        build_f1,
-        build_mae,
-        build_mse,
-        build_perplexity,
-    )
+    from forge.core.metrics.builders import build_accuracy as build_accuracy
+    from forge.core.metrics.builders import build_auroc as build_auroc
+    from forge.core.metrics.builders import build_average_precision as build_average_precision
+    from forge.core.metrics.builders import build_calibration_error as build_calibration_error
+    from forge.core.metrics.builders import build_f1 as build_f1
+    from forge.core.metrics.builders import build_mae as build_mae
+    from forge.core.metrics.builders import build_mse as build_mse
+    from forge.core.metrics.builders import build_perplexity as build_perplexity
 
-__all__ = [
-    "build_accuracy",
-    "build_auroc",
-    "build_average_precision",
-    "build_calibration_error",
-    "build_f1",
-    "build_mae",
-    "build_mse",
-    "build_perplexity",
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.builders"), name)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -12,68 +12,29 @@ Importing this package is light; the names below import torch on first access.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from forge.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from forge.core.optim.lamb import Lamb
-    from forge.core.optim.optimizers import (
-        OptimizerFactory,
-        build_adamw,
-        build_lamb,
-        build_sgd,
-        parameter_groups,
-    )
-    from forge.core.optim.schedulers import (
-        ForgeScheduler,
-        OneCycleScheduler,
-        PlateauScheduler,
-        SchedulerFactory,
-        StepScheduler,
-        TorchSchedulerAdapter,
-        WarmupCosineScheduler,
-        WarmupScheduler,
-        build_one_cycle,
-        build_plateau,
-        build_step,
-        build_warmup,
-        build_warmup_cosine,
-    )
+    from forge.core.optim.lamb import Lamb as Lamb
+    from forge.core.optim.optimizers import OptimizerFactory as OptimizerFactory
+    from forge.core.optim.optimizers import build_adamw as build_adamw
+    from forge.core.optim.optimizers import build_lamb as build_lamb
+    from forge.core.optim.optimizers import build_sgd as build_sgd
+    from forge.core.optim.optimizers import parameter_groups as parameter_groups
+    from forge.core.optim.schedulers import ForgeScheduler as ForgeScheduler
+    from forge.core.optim.schedulers import OneCycleScheduler as OneCycleScheduler
+    from forge.core.optim.schedulers import PlateauScheduler as PlateauScheduler
+    from forge.core.optim.schedulers import SchedulerFactory as SchedulerFactory
+    from forge.core.optim.schedulers import StepScheduler as StepScheduler
+    from forge.core.optim.schedulers import TorchSchedulerAdapter as TorchSchedulerAdapter
+    from forge.core.optim.schedulers import WarmupCosineScheduler as WarmupCosineScheduler
+    from forge.core.optim.schedulers import WarmupScheduler as WarmupScheduler
+    from forge.core.optim.schedulers import build_one_cycle as build_one_cycle
+    from forge.core.optim.schedulers import build_plateau as build_plateau
+    from forge.core.optim.schedulers import build_step as build_step
+    from forge.core.optim.schedulers import build_warmup as build_warmup
+    from forge.core.optim.schedulers import build_warmup_cosine as build_warmup_cosine
 
-__all__ = [
-    "ForgeScheduler",
-    "Lamb",
-    "OneCycleScheduler",
-    "OptimizerFactory",
-    "PlateauScheduler",
-    "SchedulerFactory",
-    "StepScheduler",
-    "TorchSchedulerAdapter",
-    "WarmupCosineScheduler",
-    "WarmupScheduler",
-    "build_adamw",
-    "build_lamb",
-    "build_one_cycle",
-    "build_plateau",
-    "build_sgd",
-    "build_step",
-    "build_warmup",
-    "build_warmup_cosine",
-    "parameter_groups",
-]
-
-_HOME = {
-    "Lamb": "lamb",
-    "OptimizerFactory": "optimizers",
-    "build_adamw": "optimizers",
-    "build_lamb": "optimizers",
-    "build_sgd": "optimizers",
-    "parameter_groups": "optimizers",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"{__name__}.{_HOME.get(name, 'schedulers')}")
-    return getattr(module, name)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

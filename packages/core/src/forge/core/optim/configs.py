@@ -35,8 +35,29 @@ def _betas(_: object, attribute: attrs.Attribute[tuple[float, float]], value: tu
         raise ValueError(f"{attribute.name} must be two numbers in [0, 1), got {value!r}")
 
 
+@attrs.frozen(kw_only=True)
+class _OptimizerConfig:
+    """The fields every forge optimizer has beside its torch optimizer's own arguments."""
+
+    no_decay_bias_and_norm: bool = field(
+        True, help="Put biases and normalization weights in a group without weight decay."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class _KernelChoiceConfig(_OptimizerConfig):
+    """An optimizer with torch's fused / foreach / for-loop implementations to choose from."""
+
+    implementation: Implementation = field(
+        "auto",
+        help="'auto' (fused when every parameter is on CUDA and torch supports it, else foreach), "
+        "'fused', 'foreach' or 'for_loop'.",
+        validator=v.in_(_IMPLEMENTATIONS),
+    )
+
+
 @attrs.frozen
-class AdamWConfig:
+class AdamWConfig(_KernelChoiceConfig):
     """AdamW (decoupled weight decay); fused kernels on CUDA where torch has them."""
 
     lr: float = field(1e-3, help="Peak learning rate.", validator=v.gt(0.0))
@@ -44,19 +65,10 @@ class AdamWConfig:
     eps: float = field(1e-8, help="Term added to the denominator for numerical stability.", validator=v.gt(0.0))
     weight_decay: float = field(0.01, help="Decoupled weight decay.", validator=v.ge(0.0))
     amsgrad: bool = field(False, help="Use the AMSGrad variant.")
-    no_decay_bias_and_norm: bool = field(
-        True, help="Put biases and normalization weights in a group without weight decay."
-    )
-    implementation: Implementation = field(
-        "auto",
-        help="'auto' (fused when every parameter is on CUDA and torch supports it, else foreach), "
-        "'fused', 'foreach' or 'for_loop'.",
-        validator=v.in_(_IMPLEMENTATIONS),
-    )
 
 
 @attrs.frozen
-class SGDConfig:
+class SGDConfig(_KernelChoiceConfig):
     """Stochastic gradient descent with (Nesterov) momentum."""
 
     lr: float = field(0.1, help="Peak learning rate.", validator=v.gt(0.0))
@@ -64,15 +76,6 @@ class SGDConfig:
     nesterov: bool = field(False, help="Use Nesterov momentum (needs momentum > 0 and dampening 0).")
     dampening: float = field(0.0, help="Dampening for momentum.", validator=v.ge(0.0))
     weight_decay: float = field(0.0, help="L2 penalty added to the gradient.", validator=v.ge(0.0))
-    no_decay_bias_and_norm: bool = field(
-        True, help="Put biases and normalization weights in a group without weight decay."
-    )
-    implementation: Implementation = field(
-        "auto",
-        help="'auto' (fused when every parameter is on CUDA and torch supports it, else foreach), "
-        "'fused', 'foreach' or 'for_loop'.",
-        validator=v.in_(_IMPLEMENTATIONS),
-    )
 
     def __attrs_post_init__(self) -> None:
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
@@ -80,7 +83,7 @@ class SGDConfig:
 
 
 @attrs.frozen
-class LambConfig:
+class LambConfig(_OptimizerConfig):
     """LAMB: Adam moments with a layer-wise trust ratio ||w|| / ||update|| (You et al., 2019)."""
 
     lr: float = field(1e-3, help="Peak learning rate.", validator=v.gt(0.0))
@@ -92,9 +95,6 @@ class LambConfig:
     bias_correction: bool = field(True, help="Apply Adam's bias correction to the moments.")
     trust_clip: float | None = field(
         None, help="Upper bound on the trust ratio (None: unbounded).", validator=v.optional(v.gt(0.0))
-    )
-    no_decay_bias_and_norm: bool = field(
-        True, help="Put biases and normalization weights in a group without weight decay."
     )
 
 

@@ -19,6 +19,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import attrs
 import torch
 from torch import nn
 from torch.optim import Optimizer
@@ -46,6 +47,9 @@ NORM_LAYERS: tuple[type[nn.Module], ...] = (
 """Module types whose weights count as normalization weights (no weight decay)."""
 
 ModelOrParams = nn.Module | Iterable[torch.Tensor] | Iterable[dict[str, Any]]
+
+_FORGE_FIELDS = ("no_decay_bias_and_norm", "implementation")
+"""Optimizer config fields forge handles itself; every other field is an argument of the optimizer."""
 
 
 def parameter_groups(
@@ -166,6 +170,23 @@ class OptimizerFactory:
         return f"OptimizerFactory({self.name!r})"
 
 
+def _factory(
+    name: str, optimizer_class: type[Optimizer], config: AdamWConfig | SGDConfig | LambConfig
+) -> OptimizerFactory:
+    """A factory building ``optimizer_class`` with every field of ``config`` that is not forge's own."""
+    kwargs = {k: v for k, v in attrs.asdict(config, recurse=False).items() if k not in _FORGE_FIELDS}
+
+    implementation = getattr(config, "implementation", None)  # LAMB has no kernels to choose from
+
+    def build(groups: list[dict[str, Any]]) -> Optimizer:
+        kernels = {} if implementation is None else _kernel_options(optimizer_class, _params_of(groups), implementation)
+        return optimizer_class(groups, **(kwargs | kernels))
+
+    return OptimizerFactory(
+        name, build, weight_decay=config.weight_decay, no_decay_bias_and_norm=config.no_decay_bias_and_norm
+    )
+
+
 def build_adamw(config: AdamWConfig) -> OptimizerFactory:
     """Build an AdamW factory (fused on CUDA where torch supports it, else foreach).
 
@@ -175,22 +196,7 @@ def build_adamw(config: AdamWConfig) -> OptimizerFactory:
     Returns:
         ``factory(model) -> torch.optim.AdamW``.
     """
-
-    def build(groups: list[dict[str, Any]]) -> Optimizer:
-        options = _kernel_options(torch.optim.AdamW, _params_of(groups), config.implementation)
-        return torch.optim.AdamW(
-            groups,
-            lr=config.lr,
-            betas=config.betas,
-            eps=config.eps,
-            weight_decay=config.weight_decay,
-            amsgrad=config.amsgrad,
-            **options,
-        )
-
-    return OptimizerFactory(
-        "adamw", build, weight_decay=config.weight_decay, no_decay_bias_and_norm=config.no_decay_bias_and_norm
-    )
+    return _factory("adamw", torch.optim.AdamW, config)
 
 
 def build_sgd(config: SGDConfig) -> OptimizerFactory:
@@ -202,22 +208,7 @@ def build_sgd(config: SGDConfig) -> OptimizerFactory:
     Returns:
         ``factory(model) -> torch.optim.SGD``.
     """
-
-    def build(groups: list[dict[str, Any]]) -> Optimizer:
-        options = _kernel_options(torch.optim.SGD, _params_of(groups), config.implementation)
-        return torch.optim.SGD(
-            groups,
-            lr=config.lr,
-            momentum=config.momentum,
-            dampening=config.dampening,
-            weight_decay=config.weight_decay,
-            nesterov=config.nesterov,
-            **options,
-        )
-
-    return OptimizerFactory(
-        "sgd", build, weight_decay=config.weight_decay, no_decay_bias_and_norm=config.no_decay_bias_and_norm
-    )
+    return _factory("sgd", torch.optim.SGD, config)
 
 
 def build_lamb(config: LambConfig) -> OptimizerFactory:
@@ -229,18 +220,4 @@ def build_lamb(config: LambConfig) -> OptimizerFactory:
     Returns:
         ``factory(model) -> Lamb``.
     """
-
-    def build(groups: list[dict[str, Any]]) -> Optimizer:
-        return Lamb(
-            groups,
-            lr=config.lr,
-            betas=config.betas,
-            eps=config.eps,
-            weight_decay=config.weight_decay,
-            bias_correction=config.bias_correction,
-            trust_clip=config.trust_clip,
-        )
-
-    return OptimizerFactory(
-        "lamb", build, weight_decay=config.weight_decay, no_decay_bias_and_norm=config.no_decay_bias_and_norm
-    )
+    return _factory("lamb", Lamb, config)

@@ -13,22 +13,28 @@ first ``step`` after each validation, and ``None`` otherwise.
 
 The learning rate used by optimizer step ``k`` (counting from 0) is the one the scheduler set
 after ``k`` calls to ``step``; building a scheduler sets step 0's rate. ``state_dict`` holds only
-numbers and lists (no pickle), so it goes through :func:`forge.core.checkpoint.flatten_state`;
+numbers, strings and lists (no pickle), so it goes through :func:`forge.core.checkpoint.flatten_state`;
 ``load_state_dict`` writes the restored learning rates back into the optimizer for exact resume.
 
-Builders return a :class:`SchedulerFactory`: ``factory(optimizer, total_steps) -> ForgeScheduler``.
+The registered schedules run on ``torch.optim.lr_scheduler`` (``OneCycleLR``, ``StepLR``,
+``MultiStepLR``, ``ReduceLROnPlateau``) behind :class:`TorchSchedulerAdapter`; warmup-cosine and
+the warmup wrapper are written here, because torch has no scheduler computing them (see their
+docstrings). Builders return a :class:`SchedulerFactory`: ``factory(optimizer, total_steps) -> ForgeScheduler``.
 """
 
 from __future__ import annotations
 
 import abc
-import bisect
 import math
+import re
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
+from torch import Tensor
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+from torch.optim.lr_scheduler import LRScheduler, MultiStepLR, OneCycleLR, ReduceLROnPlateau, StepLR
 
 from forge.core.errors import ConfigError
 from forge.core.optim.configs import (
@@ -45,7 +51,6 @@ __all__ = [
     "PlateauScheduler",
     "SchedulerFactory",
     "StepScheduler",
-    "TimeBasedScheduler",
     "TorchSchedulerAdapter",
     "WarmupCosineScheduler",
     "WarmupScheduler",
@@ -57,6 +62,10 @@ __all__ = [
 ]
 
 Metrics = Mapping[str, float] | None
+
+# forge steps its scheduler right after each optimizer step it makes; one that GradScaler skipped
+# (inf gradients) is not the call-order mistake this torch warning is about.
+warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler\.step\(\)` before", UserWarning, re.escape(__name__))
 
 
 class ForgeScheduler(abc.ABC):
@@ -114,7 +123,7 @@ class ForgeScheduler(abc.ABC):
         del state
 
     def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state: numbers and lists only.
+        """The scheduler's state: numbers, strings and lists only.
 
         Returns:
             ``{"type", "last_step", "base_lrs", "extra"}``.
@@ -130,7 +139,7 @@ class ForgeScheduler(abc.ABC):
         """Restore :meth:`state_dict`'s output and write the learning rates into the optimizer.
 
         Args:
-            state: A state dict of the same scheduler type.
+            state: A state dict of the same scheduler type (forge-core 0.1's included).
 
         Raises:
             ConfigError: The state is from another scheduler type or another number of groups.
@@ -148,91 +157,71 @@ class ForgeScheduler(abc.ABC):
         self.apply()
 
 
-class TimeBasedScheduler(ForgeScheduler):
-    """A schedule that is a pure function of the step: subclasses define :meth:`lr_at`."""
+class TorchSchedulerAdapter(ForgeScheduler):
+    """Puts any ``torch.optim.lr_scheduler`` scheduler behind the :class:`ForgeScheduler` interface.
 
-    def __init__(self, optimizer: Optimizer) -> None:
-        super().__init__(optimizer)
-
-    @abc.abstractmethod
-    def lr_at(self, step: int, base_lr: float) -> float:
-        """The learning rate at ``step`` for a group whose base rate is ``base_lr``."""
-
-    def momentum_at(self, step: int) -> float | None:
-        """The momentum at ``step``, or ``None`` to leave momentum alone."""
-        del step
-        return None
-
-    def _advance(self, metrics: Metrics) -> None:
-        del metrics
-        self.apply()
-
-    def apply(self) -> None:
-        """Set every group's lr (and momentum, where scheduled) for the current step."""
-        momentum = self.momentum_at(self.last_step)
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            group["lr"] = self.lr_at(self.last_step, base)
-            if momentum is not None:
-                _set_momentum(group, momentum)
-
-
-def _set_momentum(group: dict[str, Any], momentum: float) -> None:
-    if "betas" in group:
-        group["betas"] = (momentum, group["betas"][1])
-    elif "momentum" in group:
-        group["momentum"] = momentum
-    else:
-        raise ConfigError("cycle_momentum needs an optimizer with 'betas' or 'momentum'; set cycle_momentum=false")
-
-
-class WarmupCosineScheduler(TimeBasedScheduler):
-    """Linear warmup, then cosine annealing with optional warm restarts (SGDR).
-
-    Warmup: ``lr = base * (f + (1 - f) * step / warmup_steps)`` with ``f = warmup_start_factor``.
-    Then cycle ``i`` lasts ``cycle_steps * cycle_mult**i`` steps, peaks at
-    ``base * cycle_decay**i`` and falls along a half cosine to ``min_lr``. With
-    ``cycle_steps=None`` there is one cycle over the remaining steps, after which the rate stays
-    at ``min_lr``.
+    ``ReduceLROnPlateau`` is stepped with ``metrics[monitor]`` when metrics are given (a value
+    that is not finite counts as no improvement) and not at all otherwise; any other scheduler is
+    stepped on every call.
 
     Args:
-        optimizer: The optimizer.
-        total_steps: Optimizer steps in the whole run.
-        warmup_steps: Steps of linear warmup.
-        warmup_start_factor: Fraction of the base rate at step 0.
-        cycle_steps: Length of the first cycle (T_0), or ``None``.
-        cycle_mult: Growth of each cycle's length (T_mult).
-        cycle_decay: Decay of each restart's peak.
-        min_lr: The rate at the bottom of each cycle.
+        scheduler: The torch scheduler.
+        monitor: The metric a ``ReduceLROnPlateau`` watches.
     """
 
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        total_steps: int,
-        *,
-        warmup_steps: int = 0,
-        warmup_start_factor: float = 0.0,
-        cycle_steps: int | None = None,
-        cycle_mult: float = 1.0,
-        cycle_decay: float = 1.0,
-        min_lr: float = 0.0,
-    ) -> None:
-        super().__init__(optimizer)
-        self.total_steps = total_steps
-        self.warmup_steps = warmup_steps
-        self.warmup_start_factor = warmup_start_factor
-        self.cycle_steps = cycle_steps
-        self.cycle_mult = cycle_mult
-        self.cycle_decay = cycle_decay
-        self.min_lr = min_lr
+    def __init__(self, scheduler: LRScheduler, *, monitor: str = "val/loss") -> None:
+        super().__init__(scheduler.optimizer)
+        self.scheduler = scheduler
+        self.monitor = monitor
+        self.requires_metrics = isinstance(scheduler, ReduceLROnPlateau)
+
+    def _advance(self, metrics: Metrics) -> None:
+        if not isinstance(self.scheduler, ReduceLROnPlateau):
+            self.scheduler.step()
+        elif metrics is not None:
+            if self.monitor not in metrics:
+                raise ConfigError(
+                    f"{type(self).__name__} monitors {self.monitor!r}, but the metrics passed to step() have "
+                    f"only: {', '.join(sorted(metrics)) or '(none)'}"
+                )
+            value = float(metrics[self.monitor])
+            self.scheduler.step(value if math.isfinite(value) else math.nan)
+
+    def apply(self) -> None:
+        """Set every group's lr to the torch scheduler's last rates."""
+        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=True):
+            group["lr"] = float(lr)
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"torch": self.scheduler.state_dict()}
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        if "torch" in state:
+            self.scheduler.load_state_dict(dict(state["torch"]))
+            return
+        # forge-core 0.1's time-based schedules kept only the step count: replay the steps from
+        # the fresh schedule's first rates (chainable torch schedulers scale the current lr).
+        steps, self.last_step = self.last_step, 0
         self.apply()
+        while self.last_step < steps:
+            self.step()
+
+
+class _WarmupCosineLR(LRScheduler):
+    def __init__(self, optimizer: Optimizer, total_steps: int, config: WarmupCosineConfig) -> None:
+        self._config, self._total_steps = config, total_steps
+        super().__init__(optimizer)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in super().state_dict().items() if k != "_config"}
 
     def _cycle(self, t: int) -> tuple[int, float, float] | None:
         """(cycle index, position in it, its length) for step ``t`` after warmup, or None past the end."""
-        if self.cycle_steps is None:
-            length = max(1, self.total_steps - self.warmup_steps)
+        c = self._config
+        if c.cycle_steps is None:
+            length = max(1, self._total_steps - c.warmup_steps)
             return None if t >= length else (0, float(t), float(length))
-        t0, mult = float(self.cycle_steps), self.cycle_mult
+        t0, mult = float(c.cycle_steps), c.cycle_mult
         if mult == 1.0:
             index = int(t // t0)
             return index, t - index * t0, t0
@@ -248,219 +237,144 @@ class WarmupCosineScheduler(TimeBasedScheduler):
             index += 1
         return index, t - start(index), t0 * mult**index
 
-    def lr_at(self, step: int, base_lr: float) -> float:
-        """The learning rate at ``step`` (see the class docstring)."""
-        if step < self.warmup_steps:
-            f = self.warmup_start_factor
-            return base_lr * (f + (1.0 - f) * step / self.warmup_steps)
-        cycle = self._cycle(step - self.warmup_steps)
+    def get_lr(self) -> list[float | Tensor]:
+        c, step = self._config, self.last_epoch
+        if step < c.warmup_steps:
+            f = c.warmup_start_factor + (1.0 - c.warmup_start_factor) * step / c.warmup_steps
+            return [base * f for base in self.base_lrs]
+        cycle = self._cycle(step - c.warmup_steps)
         if cycle is None:
-            return self.min_lr
+            return [c.min_lr for _ in self.base_lrs]
         index, position, length = cycle
-        peak = base_lr * self.cycle_decay**index
-        return self.min_lr + (peak - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * position / length))
+        shape = 0.5 * (1.0 + math.cos(math.pi * position / length))
+        return [c.min_lr + (base * c.cycle_decay**index - c.min_lr) * shape for base in self.base_lrs]
 
 
-class OneCycleScheduler(TimeBasedScheduler):
-    """The one-cycle policy (Smith & Topin, 2017), with momentum cycled inversely.
+class WarmupCosineScheduler(TorchSchedulerAdapter):
+    """Linear warmup, then cosine annealing with optional warm restarts (SGDR).
 
-    The rate rises from ``max_lr / div_factor`` to ``max_lr`` over ``pct_start`` of the steps,
-    then falls to ``max_lr / div_factor / final_div_factor`` at the last step.
+    Warmup: ``lr = base * (f + (1 - f) * step / warmup_steps)`` with ``f = warmup_start_factor``.
+    Then cycle ``i`` lasts ``cycle_steps * cycle_mult**i`` steps, peaks at
+    ``base * cycle_decay**i`` and falls along a half cosine to ``min_lr``. With
+    ``cycle_steps=None`` there is one cycle over the remaining steps, after which the rate stays
+    at ``min_lr``.
+
+    The schedule is written here, not composed from torch's: ``CosineAnnealingWarmRestarts``
+    takes no peak decay and only an integer ``T_mult``, ``CosineAnnealingLR`` climbs back up after
+    ``T_max`` instead of holding ``min_lr``, and ``LinearLR`` cannot start from 0 (the default
+    ``warmup_start_factor``).
+
+    Args:
+        optimizer: The optimizer.
+        total_steps: Optimizer steps in the whole run.
+        config: The schedule; or give its fields as keyword arguments (``warmup_steps=...``).
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, total_steps: int, config: WarmupCosineConfig | None = None, **options: Any
+    ) -> None:
+        super().__init__(_WarmupCosineLR(optimizer, total_steps, config or WarmupCosineConfig(**options)))
+
+
+_ONE_CYCLE_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+
+
+class OneCycleScheduler(TorchSchedulerAdapter):
+    """The one-cycle policy (Smith & Topin, 2017) on torch's ``OneCycleLR``, momentum cycled inversely.
+
+    The rate rises from ``max_lr / div_factor`` to ``max_lr`` over ``pct_start`` of the steps
+    (at least one step), then falls to ``max_lr / div_factor / final_div_factor`` at the last
+    step and stays there if stepped further (where ``OneCycleLR`` would raise).
 
     Args:
         optimizer: The optimizer.
         total_steps: Optimizer steps in the whole run (at least 2).
-        max_lr: The peak rate, or ``None`` to use each group's base rate.
-        pct_start: Fraction of steps spent rising.
-        div_factor: Initial rate is ``max_lr / div_factor``.
-        final_div_factor: Final rate is the initial rate over this.
-        anneal: ``"cos"`` or ``"linear"``.
-        cycle_momentum: Cycle momentum (SGD's ``momentum`` or Adam's ``beta1``).
-        base_momentum: Momentum at the peak rate.
-        max_momentum: Momentum at the start and the end.
+        config: The schedule; or give its fields as keyword arguments (``max_lr=...``).
+            ``max_lr=None`` peaks at each group's learning rate.
 
     Raises:
         ConfigError: ``total_steps`` < 2, or momentum cycling on an optimizer without momentum.
     """
 
     def __init__(
-        self,
-        optimizer: Optimizer,
-        total_steps: int,
-        *,
-        max_lr: float | None = None,
-        pct_start: float = 0.3,
-        div_factor: float = 25.0,
-        final_div_factor: float = 1e4,
-        anneal: str = "cos",
-        cycle_momentum: bool = True,
-        base_momentum: float = 0.85,
-        max_momentum: float = 0.95,
+        self, optimizer: Optimizer, total_steps: int, config: OneCycleConfig | None = None, **options: Any
     ) -> None:
+        config = config or OneCycleConfig(**options)
         if total_steps < 2:
             raise ConfigError(f"one_cycle needs total_steps >= 2, got {total_steps}")
-        super().__init__(optimizer)
-        self.total_steps = total_steps
-        self.max_lr = max_lr
-        self.div_factor = div_factor
-        self.final_div_factor = final_div_factor
-        self.anneal = anneal
-        self.cycle_momentum = cycle_momentum
-        self.base_momentum = base_momentum
-        self.max_momentum = max_momentum
-        self.peak_step = max(1.0, pct_start * total_steps - 1.0)
-        self.end_step = max(self.peak_step + 1.0, total_steps - 1.0)
-        self.apply()
-
-    def _interp(self, start: float, end: float, pct: float) -> float:
-        if self.anneal == "cos":
-            return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * pct))
-        return start + (end - start) * pct
-
-    def _phase(self, step: int) -> tuple[int, float]:
-        if step <= self.peak_step:
-            return 0, step / self.peak_step
-        return 1, min(1.0, (step - self.peak_step) / (self.end_step - self.peak_step))
-
-    def lr_at(self, step: int, base_lr: float) -> float:
-        """The learning rate at ``step`` (see the class docstring)."""
-        peak = self.max_lr if self.max_lr is not None else base_lr
-        initial = peak / self.div_factor
-        final = initial / self.final_div_factor
-        phase, pct = self._phase(step)
-        return self._interp(initial, peak, pct) if phase == 0 else self._interp(peak, final, pct)
-
-    def momentum_at(self, step: int) -> float | None:
-        """Momentum at ``step``: high when the rate is low, low at the peak."""
-        if not self.cycle_momentum:
-            return None
-        phase, pct = self._phase(step)
-        if phase == 0:
-            return self._interp(self.max_momentum, self.base_momentum, pct)
-        return self._interp(self.base_momentum, self.max_momentum, pct)
-
-
-class StepScheduler(TimeBasedScheduler):
-    """Multiply the rate by ``gamma`` every ``step_size`` steps, or at each of ``milestones``.
-
-    Args:
-        optimizer: The optimizer.
-        step_size: Steps between decays (used when ``milestones`` is ``None``).
-        gamma: The decay factor.
-        milestones: Steps at which to decay, instead of a fixed period.
-    """
-
-    def __init__(
-        self, optimizer: Optimizer, *, step_size: int, gamma: float, milestones: tuple[int, ...] | None = None
-    ) -> None:
-        super().__init__(optimizer)
-        self.step_size = step_size
-        self.gamma = gamma
-        self.milestones = tuple(sorted(milestones)) if milestones is not None else None
-        self.apply()
-
-    def lr_at(self, step: int, base_lr: float) -> float:
-        """``base_lr * gamma**k`` where ``k`` is the number of decays before ``step``."""
-        k = bisect.bisect_right(self.milestones, step) if self.milestones is not None else step // self.step_size
-        return base_lr * self.gamma**k
-
-
-class PlateauScheduler(ForgeScheduler):
-    """Reduce the rate when a monitored metric stops improving (metric-driven).
-
-    Only steps that carry ``metrics`` count; ``patience`` and ``cooldown`` count evaluations.
-
-    Args:
-        optimizer: The optimizer.
-        monitor: The metric to watch (a key of the ``metrics`` passed to :meth:`step`).
-        mode: ``"min"`` or ``"max"``.
-        factor: Multiply the rate by this on a plateau.
-        patience: Evaluations without improvement tolerated before reducing.
-        threshold: Minimum improvement (relative or absolute, per ``threshold_mode``).
-        threshold_mode: ``"rel"`` or ``"abs"``.
-        cooldown: Evaluations to skip after a reduction.
-        min_lr: Lower bound on the rate.
-    """
-
-    requires_metrics = True
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        *,
-        monitor: str = "val/loss",
-        mode: str = "min",
-        factor: float = 0.1,
-        patience: int = 10,
-        threshold: float = 1e-4,
-        threshold_mode: str = "rel",
-        cooldown: int = 0,
-        min_lr: float = 0.0,
-    ) -> None:
-        super().__init__(optimizer)
-        self.monitor = monitor
-        self.mode = mode
-        self.factor = factor
-        self.patience = patience
-        self.threshold = threshold
-        self.threshold_mode = threshold_mode
-        self.cooldown = cooldown
-        self.min_lr = min_lr
-        self.best = math.inf if mode == "min" else -math.inf
-        self.num_bad = 0
-        self.cooldown_left = 0
-        self.current_lrs = [float(g["lr"]) for g in optimizer.param_groups]
-
-    def _improved(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        if self.mode == "min":
-            bound = self.best * (1.0 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold
-            return value < bound
-        bound = self.best * (1.0 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold
-        return value > bound
+        if config.cycle_momentum and not {"betas", "momentum"} & optimizer.defaults.keys():
+            raise ConfigError("cycle_momentum needs an optimizer with 'betas' or 'momentum'; set cycle_momentum=false")
+        kwargs = attrs.asdict(config, recurse=False)
+        kwargs["anneal_strategy"] = kwargs.pop("anneal")
+        if config.max_lr is None:
+            kwargs["max_lr"] = [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
+        # OneCycleLR's rise ends at step pct_start * steps - 1 and its fall at steps - 1; forge's
+        # rise lasts at least one step, and so does its fall.
+        steps = self._steps = max(total_steps, 3)
+        kwargs["pct_start"] = max(config.pct_start * total_steps, 2.0) / steps
+        super().__init__(OneCycleLR(optimizer, total_steps=steps, **kwargs))
+        # OneCycleLR keeps its rates and momenta in the param groups; forge-core 0.1's optimizer states lack them.
+        self._phase_keys = [{k: g[k] for k in _ONE_CYCLE_KEYS if k in g} for g in optimizer.param_groups]
 
     def _advance(self, metrics: Metrics) -> None:
-        if metrics is None:
-            return
-        if self.monitor not in metrics:
-            raise ConfigError(
-                f"plateau scheduler monitors {self.monitor!r}, but the metrics passed to step() have "
-                f"only: {', '.join(sorted(metrics)) or '(none)'}"
-            )
-        value = float(metrics[self.monitor])
-        if self._improved(value):
-            self.best = value
-            self.num_bad = 0
-        else:
-            self.num_bad += 1
-        if self.cooldown_left > 0:
-            self.cooldown_left -= 1
-            self.num_bad = 0
-        if self.num_bad > self.patience:
-            self.current_lrs = [max(lr * self.factor, self.min_lr) for lr in self.current_lrs]
-            self.cooldown_left = self.cooldown
-            self.num_bad = 0
-            self.apply()
-
-    def apply(self) -> None:
-        """Set every group's lr to the plateau's current rates."""
-        for group, lr in zip(self.optimizer.param_groups, self.current_lrs, strict=True):
-            group["lr"] = lr
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {
-            "best": self.best,
-            "num_bad": self.num_bad,
-            "cooldown_left": self.cooldown_left,
-            "current_lrs": list(self.current_lrs),
-        }
+        if self.last_step < self._steps:
+            super()._advance(metrics)
 
     def _load_extra_state(self, state: Mapping[str, Any]) -> None:
-        self.best = float(state["best"])
-        self.num_bad = int(state["num_bad"])
-        self.cooldown_left = int(state["cooldown_left"])
-        self.current_lrs = [float(x) for x in state["current_lrs"]]
+        if "torch" not in state:
+            for group, keys in zip(self.optimizer.param_groups, self._phase_keys, strict=True):
+                group.update(keys)
+        super()._load_extra_state(state)
+
+
+class StepScheduler(TorchSchedulerAdapter):
+    """Multiply the rate by ``gamma`` every ``step_size`` steps, or at each of ``milestones``.
+
+    Runs on torch's ``StepLR`` (or ``MultiStepLR`` with milestones).
+
+    Args:
+        optimizer: The optimizer.
+        total_steps: Unused (the schedule does not depend on the run's length).
+        config: The schedule; or give its fields as keyword arguments (``step_size=...``).
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, total_steps: int = 0, config: StepConfig | None = None, **options: Any
+    ) -> None:
+        c = config or StepConfig(**options)
+        if c.milestones is None:
+            super().__init__(StepLR(optimizer, c.step_size, c.gamma))
+        else:
+            super().__init__(MultiStepLR(optimizer, list(c.milestones), c.gamma))
+
+
+class PlateauScheduler(TorchSchedulerAdapter):
+    """Reduce the rate when a monitored metric stops improving (``ReduceLROnPlateau``, metric-driven).
+
+    Only steps that carry ``metrics`` count; ``patience`` and ``cooldown`` count evaluations. A
+    metric that is not finite counts as no improvement.
+
+    Args:
+        optimizer: The optimizer.
+        total_steps: Unused (the schedule does not depend on the run's length).
+        config: The policy; or give its fields as keyword arguments (``patience=...``).
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, total_steps: int = 0, config: PlateauConfig | None = None, **options: Any
+    ) -> None:
+        c = config or PlateauConfig(**options)
+        # eps=0: reduce by every factor asked for, however small the rate already is.
+        kwargs = {k: v for k, v in attrs.asdict(c, recurse=False).items() if k != "monitor"}
+        plateau = ReduceLROnPlateau(optimizer, **kwargs, eps=0.0)
+        super().__init__(plateau, monitor=c.monitor)
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        if "torch" not in state:  # saved by forge-core 0.1's own plateau scheduler
+            torch_state = self.scheduler.state_dict() | {"best": state["best"], "_last_lr": list(state["current_lrs"])}
+            torch_state |= {"num_bad_epochs": state["num_bad"], "cooldown_counter": state["cooldown_left"]}
+            state = {"torch": torch_state}
+        super()._load_extra_state(state)
 
 
 class WarmupScheduler(ForgeScheduler):
@@ -469,6 +383,10 @@ class WarmupScheduler(ForgeScheduler):
     For ``warmup_steps`` steps the rate rises linearly from ``start_factor`` times the wrapped
     scheduler's first rate to that rate; then the wrapped scheduler runs from its own step 0.
     Metrics passed during warmup are ignored.
+
+    Written here rather than with torch's ``SequentialLR`` + ``LinearLR``: those cannot wrap
+    ``ReduceLROnPlateau`` or another ``SequentialLR``, warm up to the base rate instead of the
+    wrapped schedule's first rate, and cannot start from 0 (the default ``start_factor``).
 
     Args:
         inner: The wrapped scheduler (built on the same optimizer; its schedule should span the
@@ -509,47 +427,6 @@ class WarmupScheduler(ForgeScheduler):
         self.inner.load_state_dict(state["inner"])
 
 
-class TorchSchedulerAdapter(ForgeScheduler):
-    """Puts any ``torch.optim.lr_scheduler`` scheduler behind the :class:`ForgeScheduler` interface.
-
-    ``ReduceLROnPlateau`` is stepped with ``metrics[monitor]`` when metrics are given and not
-    at all otherwise; any other scheduler is stepped on every call.
-
-    Args:
-        scheduler: The torch scheduler.
-        monitor: The metric a ``ReduceLROnPlateau`` watches.
-    """
-
-    def __init__(self, scheduler: LRScheduler | ReduceLROnPlateau, *, monitor: str = "val/loss") -> None:
-        super().__init__(scheduler.optimizer)
-        self.scheduler = scheduler
-        self.monitor = monitor
-        self.requires_metrics = isinstance(scheduler, ReduceLROnPlateau)
-
-    def _advance(self, metrics: Metrics) -> None:
-        if isinstance(self.scheduler, ReduceLROnPlateau):
-            if metrics is None:
-                return
-            if self.monitor not in metrics:
-                raise ConfigError(
-                    f"ReduceLROnPlateau monitors {self.monitor!r}, but step() got only: {', '.join(sorted(metrics))}"
-                )
-            self.scheduler.step(float(metrics[self.monitor]))
-        else:
-            self.scheduler.step()
-
-    def apply(self) -> None:
-        """Set every group's lr to the torch scheduler's last rates."""
-        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=True):
-            group["lr"] = float(lr)
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"torch": self.scheduler.state_dict()}
-
-    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
-        self.scheduler.load_state_dict(dict(state["torch"]))
-
-
 class SchedulerFactory:
     """Builds a scheduler: ``factory(optimizer, total_steps) -> ForgeScheduler``.
 
@@ -579,93 +456,37 @@ class SchedulerFactory:
 def build_warmup_cosine(config: WarmupCosineConfig) -> SchedulerFactory:
     """Build a linear-warmup + cosine (with restarts) scheduler factory.
 
-    Args:
-        config: The schedule.
-
     Returns:
         ``factory(optimizer, total_steps) -> WarmupCosineScheduler``.
     """
-    return SchedulerFactory(
-        "warmup_cosine",
-        lambda optimizer, total_steps: WarmupCosineScheduler(
-            optimizer,
-            total_steps,
-            warmup_steps=config.warmup_steps,
-            warmup_start_factor=config.warmup_start_factor,
-            cycle_steps=config.cycle_steps,
-            cycle_mult=config.cycle_mult,
-            cycle_decay=config.cycle_decay,
-            min_lr=config.min_lr,
-        ),
-    )
+    return SchedulerFactory("warmup_cosine", lambda optimizer, steps: WarmupCosineScheduler(optimizer, steps, config))
 
 
 def build_one_cycle(config: OneCycleConfig) -> SchedulerFactory:
     """Build a one-cycle scheduler factory.
 
-    Args:
-        config: The schedule.
-
     Returns:
         ``factory(optimizer, total_steps) -> OneCycleScheduler``.
     """
-    return SchedulerFactory(
-        "one_cycle",
-        lambda optimizer, total_steps: OneCycleScheduler(
-            optimizer,
-            total_steps,
-            max_lr=config.max_lr,
-            pct_start=config.pct_start,
-            div_factor=config.div_factor,
-            final_div_factor=config.final_div_factor,
-            anneal=config.anneal,
-            cycle_momentum=config.cycle_momentum,
-            base_momentum=config.base_momentum,
-            max_momentum=config.max_momentum,
-        ),
-    )
+    return SchedulerFactory("one_cycle", lambda optimizer, steps: OneCycleScheduler(optimizer, steps, config))
 
 
 def build_step(config: StepConfig) -> SchedulerFactory:
     """Build a step-decay scheduler factory.
 
-    Args:
-        config: The schedule.
-
     Returns:
         ``factory(optimizer, total_steps) -> StepScheduler``.
     """
-    return SchedulerFactory(
-        "step",
-        lambda optimizer, total_steps: StepScheduler(
-            optimizer, step_size=config.step_size, gamma=config.gamma, milestones=config.milestones
-        ),
-    )
+    return SchedulerFactory("step", lambda optimizer, steps: StepScheduler(optimizer, steps, config))
 
 
 def build_plateau(config: PlateauConfig) -> SchedulerFactory:
     """Build a reduce-on-plateau scheduler factory.
 
-    Args:
-        config: The policy.
-
     Returns:
         ``factory(optimizer, total_steps) -> PlateauScheduler``.
     """
-    return SchedulerFactory(
-        "plateau",
-        lambda optimizer, total_steps: PlateauScheduler(
-            optimizer,
-            monitor=config.monitor,
-            mode=config.mode,
-            factor=config.factor,
-            patience=config.patience,
-            threshold=config.threshold,
-            threshold_mode=config.threshold_mode,
-            cooldown=config.cooldown,
-            min_lr=config.min_lr,
-        ),
-    )
+    return SchedulerFactory("plateau", lambda optimizer, steps: PlateauScheduler(optimizer, steps, config))
 
 
 def build_warmup(config: WarmupConfig) -> SchedulerFactory:

@@ -6,56 +6,30 @@ imported (by ``forge list``/``forge info``) without importing torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "Callback",
-    "CheckpointCallback",
-    "CheckpointConfig",
-    "EMACallback",
-    "EMAConfig",
-    "EarlyStopping",
-    "EarlyStoppingConfig",
-    "FitResult",
-    "LearningRateMonitor",
-    "LRFinderResult",
-    "NonFiniteError",
-    "ProfilerCallback",
-    "ProfilerConfig",
-    "ProgressCallback",
-    "Trainer",
-    "TrainerConfig",
-    "callback_hook",
-    "find_batch_size",
-    "find_lr",
-]
+from forge.core._lazy import lazy_exports
 
-_WHERE = {
-    "Callback": "events",
-    "callback_hook": "events",
-    "CheckpointCallback": "callbacks",
-    "EMACallback": "callbacks",
-    "EarlyStopping": "callbacks",
-    "LearningRateMonitor": "callbacks",
-    "ProfilerCallback": "callbacks",
-    "ProgressCallback": "callbacks",
-    "CheckpointConfig": "config",
-    "EMAConfig": "config",
-    "EarlyStoppingConfig": "config",
-    "ProfilerConfig": "config",
-    "TrainerConfig": "config",
-    "FitResult": "trainer",
-    "NonFiniteError": "trainer",
-    "Trainer": "trainer",
-    "LRFinderResult": "finders",
-    "find_batch_size": "finders",
-    "find_lr": "finders",
-}
+if TYPE_CHECKING:
+    from forge.core.trainer._protocol import TrainerView as TrainerView
+    from forge.core.trainer.callbacks import CheckpointCallback as CheckpointCallback
+    from forge.core.trainer.callbacks import EarlyStopping as EarlyStopping
+    from forge.core.trainer.callbacks import EMACallback as EMACallback
+    from forge.core.trainer.callbacks import LearningRateMonitor as LearningRateMonitor
+    from forge.core.trainer.callbacks import ProfilerCallback as ProfilerCallback
+    from forge.core.trainer.callbacks import ProgressCallback as ProgressCallback
+    from forge.core.trainer.config import CheckpointConfig as CheckpointConfig
+    from forge.core.trainer.config import EarlyStoppingConfig as EarlyStoppingConfig
+    from forge.core.trainer.config import EMAConfig as EMAConfig
+    from forge.core.trainer.config import ProfilerConfig as ProfilerConfig
+    from forge.core.trainer.config import TrainerConfig as TrainerConfig
+    from forge.core.trainer.events import Callback as Callback
+    from forge.core.trainer.events import callback_hook as callback_hook
+    from forge.core.trainer.finders import LRFinderResult as LRFinderResult
+    from forge.core.trainer.finders import find_batch_size as find_batch_size
+    from forge.core.trainer.finders import find_lr as find_lr
+    from forge.core.trainer.trainer import FitResult as FitResult
+    from forge.core.trainer.trainer import NonFiniteError as NonFiniteError
+    from forge.core.trainer.trainer import Trainer as Trainer
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'forge.core.trainer' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"forge.core.trainer.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -11,10 +11,14 @@ _CFG = "forge.core.trainer.config"
 
 
 def register_trainers(register: Register) -> None:
-    """Register the default Trainer as ``core.default``."""
+    """Register the default Trainer as ``core.default``.
+
+    A trainer's builder is called as ``builder(config, *, callbacks=(), run_dir=None)`` and returns
+    the trainer; the :class:`~forge.core.trainer.trainer.Trainer` class itself is one.
+    """
     register(
         "default",
-        builder="forge.core.trainer.trainer:build_trainer",
+        builder="forge.core.trainer.trainer:Trainer",
         config=f"{_CFG}:TrainerConfig",
         summary="Trainer on accelerate: AMP, compile, accumulation, EMA, guards, exact resume",
         tags=("trainer",),

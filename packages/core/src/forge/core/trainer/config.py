@@ -74,7 +74,7 @@ class EarlyStoppingConfig:
 
 @attrs.frozen
 class CheckpointConfig:
-    """When to write checkpoints and which ones to keep (needs a run directory)."""
+    """When to write checkpoints and which ones to keep (needs a run directory or a Trainer's `checkpoints`)."""
 
     every_n_steps: int | None = field(
         None, help="Save every N optimizer steps; None saves at epoch ends only.", validator=_positive

@@ -16,9 +16,11 @@ Order of events in one ``fit`` (each indented level repeats)::
           on_after_backward           (once per micro-batch)
         on_before_optimizer_step      (gradients final: unscaled, not yet clipped)
         on_step_end                   (after optimizer, scheduler and zero_grad)
-        on_validation_start / on_validation_end   (when validation is due: every N steps)
+        on_validation_start           (when validation is due: every N steps)
+          on_evaluation_start / on_evaluation_end   (around the evaluation pass)
+        on_validation_end
         on_save_checkpoint            (when a step checkpoint is due, after that validation)
-      on_validation_start / on_validation_end     (every N epochs, unless a step validation just ran)
+      on_validation_start ... on_validation_end   (every N epochs, unless a step validation just ran)
       on_epoch_end
       on_save_checkpoint              (the epoch-end checkpoint, written by the checkpoint callback's
                                        on_epoch_end after the other callbacks' on_epoch_end)
@@ -27,10 +29,13 @@ Order of events in one ``fit`` (each indented level repeats)::
 
 ``on_load_checkpoint`` fires once, before ``on_train_start``, when resuming. ``on_exception``
 fires when ``fit`` is leaving because of an exception, before ``on_train_end``.
+``on_evaluation_start`` / ``on_evaluation_end`` fire around every evaluation pass, also when
+``Trainer.validate`` is called on another loader after ``fit`` (the end hook even when the pass fails).
 
-Within one event, callbacks run in the order the Trainer was given them (built-in callbacks first:
-EMA, then yours, then early stopping, checkpointing and progress), unless ``tryfirst``/``trylast``
-says otherwise.
+Within one event, callbacks run in the order of
+:func:`forge.core.trainer.callbacks.default_callbacks` (EMA and the profiler, then yours, then
+early stopping, checkpointing and progress), unless ``tryfirst``/``trylast`` says otherwise.
+Every hook receives the trainer as a :class:`forge.core.trainer.TrainerView`: type callbacks against it.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import pluggy
 if TYPE_CHECKING:
     import torch
 
-    from forge.core.trainer.trainer import Trainer
+    from forge.core.trainer._protocol import TrainerView
 
 __all__ = [
     "HOOK_NAMES",
@@ -64,59 +69,67 @@ class _Specs:
     """The hook specifications (empty bodies; the docstring is the contract)."""
 
     @_spec
-    def on_train_start(self, trainer: Trainer) -> None:
+    def on_train_start(self, trainer: TrainerView) -> None:
         """Training is about to start (model, optimizer and data are prepared; state restored on resume)."""
 
     @_spec
-    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_start(self, trainer: TrainerView, epoch: int) -> None:
         """Epoch ``epoch`` (0-based) begins."""
 
     @_spec
-    def on_step_start(self, trainer: Trainer) -> None:
+    def on_step_start(self, trainer: TrainerView) -> None:
         """An optimizer step begins; ``trainer.global_step`` is the number of steps done so far."""
 
     @_spec
-    def on_before_backward(self, trainer: Trainer, loss: torch.Tensor) -> None:
+    def on_before_backward(self, trainer: TrainerView, loss: torch.Tensor) -> None:
         """A micro-batch's (normalized) loss is about to be back-propagated."""
 
     @_spec
-    def on_after_backward(self, trainer: Trainer) -> None:
+    def on_after_backward(self, trainer: TrainerView) -> None:
         """A micro-batch's gradients were accumulated."""
 
     @_spec
-    def on_before_optimizer_step(self, trainer: Trainer, optimizer: torch.optim.Optimizer) -> None:
+    def on_before_optimizer_step(self, trainer: TrainerView, optimizer: torch.optim.Optimizer) -> None:
         """Gradients are final (unscaled under fp16) and the optimizer is about to step."""
 
     @_spec
-    def on_step_end(self, trainer: Trainer, loss: torch.Tensor) -> None:
+    def on_step_end(self, trainer: TrainerView, loss: torch.Tensor) -> None:
         """An optimizer step finished; ``loss`` is the step's loss as a detached device tensor."""
 
     @_spec
-    def on_validation_start(self, trainer: Trainer) -> None:
+    def on_validation_start(self, trainer: TrainerView) -> None:
         """Validation begins."""
 
     @_spec
-    def on_validation_end(self, trainer: Trainer, metrics: Mapping[str, float]) -> None:
+    def on_evaluation_start(self, trainer: TrainerView) -> None:
+        """An evaluation pass begins (e.g. swap in the weights to evaluate)."""
+
+    @_spec
+    def on_evaluation_end(self, trainer: TrainerView) -> None:
+        """An evaluation pass ended, normally or not (e.g. swap the training weights back)."""
+
+    @_spec
+    def on_validation_end(self, trainer: TrainerView, metrics: Mapping[str, float]) -> None:
         """Validation finished with ``metrics`` (names like ``"val/loss"``)."""
 
     @_spec
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         """Epoch ``epoch`` ended (after any epoch-end validation)."""
 
     @_spec
-    def on_save_checkpoint(self, trainer: Trainer, state: MutableMapping[str, Any]) -> None:
+    def on_save_checkpoint(self, trainer: TrainerView, state: MutableMapping[str, Any]) -> None:
         """A checkpoint is being written; put this callback's state (tensors allowed) into ``state[name]``."""
 
     @_spec
-    def on_load_checkpoint(self, trainer: Trainer, state: Mapping[str, Any]) -> None:
+    def on_load_checkpoint(self, trainer: TrainerView, state: Mapping[str, Any]) -> None:
         """A checkpoint was loaded; read this callback's state back from ``state``."""
 
     @_spec
-    def on_exception(self, trainer: Trainer, exception: BaseException) -> None:
+    def on_exception(self, trainer: TrainerView, exception: BaseException) -> None:
         """``fit`` is leaving because of ``exception``."""
 
     @_spec
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: TrainerView) -> None:
         """Training ended (normally, by early stopping, or by an exception)."""
 
 
@@ -129,6 +142,8 @@ HOOK_NAMES: tuple[str, ...] = (
     "on_before_optimizer_step",
     "on_step_end",
     "on_validation_start",
+    "on_evaluation_start",
+    "on_evaluation_end",
     "on_validation_end",
     "on_epoch_end",
     "on_save_checkpoint",

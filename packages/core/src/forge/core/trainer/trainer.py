@@ -10,14 +10,18 @@ The hot path is written for per-step overhead close to a hand-written loop:
   process), so accelerate's wrappers add nothing per step; accelerate provides the device, the
   process group, DDP wrapping and distributed loaders, and the Trainer applies autocast (bf16,
   fp16) and dynamic loss scaling (fp16) itself.
+
+Around the loop: checkpoint save and resume are in :mod:`._checkpointing`, batch arithmetic in
+:mod:`._batches`, the built-in callbacks in :func:`.callbacks.default_callbacks`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -26,19 +30,24 @@ import attrs
 import torch
 from torch import nn
 
-from forge.core.errors import CheckpointError, ConfigError, ForgeError
+from forge.core import _deprecated
+from forge.core.checkpoint import CheckpointManager
+from forge.core.errors import ConfigError, ForgeError
 from forge.core.logging import get_logger
+from forge.core.run import RunDir
+from forge.core.trainer import _checkpointing
+from forge.core.trainer._batches import CountFn, count_samples, count_tokens, split_window, window_weights
+from forge.core.trainer.callbacks import default_callbacks
 from forge.core.trainer.config import ResolvedSettings, TrainerConfig
 from forge.core.trainer.events import CallbackManager
 from forge.core.trainer.finders import is_oom
 
-__all__ = ["FitResult", "NonFiniteError", "Trainer", "build_trainer", "default_compute_loss"]
+__all__ = ["FitResult", "NonFiniteError", "Trainer", "default_compute_loss"]
 
 _log = get_logger("forge.trainer")
 
 LossFn = Callable[..., torch.Tensor]
 ComputeLoss = Callable[[nn.Module, Any, LossFn], torch.Tensor]
-CountFn = Callable[[Any], "int | torch.Tensor"]
 
 
 class NonFiniteError(ForgeError, FloatingPointError):
@@ -59,29 +68,6 @@ def default_compute_loss(model: nn.Module, batch: Any, loss_fn: LossFn) -> torch
     x, y = batch
     out: torch.Tensor = loss_fn(model(x), y)
     return out
-
-
-def _count_samples(batch: Any) -> int:
-    first = batch[0] if isinstance(batch, (tuple, list)) else batch
-    return int(first.shape[0])
-
-
-def _split_batch(batch: Any, pieces: int) -> list[Any]:
-    if isinstance(batch, torch.Tensor):
-        return list(batch.tensor_split(pieces))
-    if isinstance(batch, (tuple, list)):
-        columns = [_split_batch(b, pieces) for b in batch]
-        return [type(batch)(col[i] for col in columns) for i in range(pieces)]
-    if isinstance(batch, Mapping):
-        split = {k: _split_batch(v, pieces) for k, v in batch.items()}
-        return [{k: v[i] for k, v in split.items()} for i in range(pieces)]
-    return [batch] * pieces
-
-
-def _count_tokens(batch: Any, ignore_index: int = -100) -> torch.Tensor:
-    target = batch[1] if isinstance(batch, (tuple, list)) else batch
-    count: torch.Tensor = (target != ignore_index).sum()
-    return count
 
 
 @attrs.define
@@ -110,10 +96,14 @@ class Trainer:
 
     Args:
         config: The trainer configuration (defaults when None).
-        callbacks: Extra callbacks, called after the built-in EMA callback and before early
-            stopping, checkpointing and progress (see :mod:`forge.core.trainer.events`).
+        callbacks: Extra callbacks, run in the place
+            :func:`~forge.core.trainer.callbacks.default_callbacks` gives them among the built-in
+            ones (see :mod:`forge.core.trainer.events`).
         run_dir: A :class:`forge.core.run.RunDir` (or a path to create one); enables the JSON-lines
-            step log and checkpoints.
+            step log, and checkpoints in its ``checkpoints/`` folder unless ``checkpoints`` is given.
+        checkpoints: Where checkpoints go (numbering and retention are the manager's); by default
+            the run directory's, with ``config.checkpoint``'s retention. None and no run directory:
+            no checkpoints.
         accelerator: An existing :class:`accelerate.Accelerator`; one is made from the config when None.
         compute_loss: ``f(model, batch, loss_fn) -> loss`` for batches that are not ``(input, target)``.
         count_fn: Counts samples or tokens of a micro-batch when ``accumulation_normalization`` is
@@ -130,7 +120,8 @@ class Trainer:
         config: TrainerConfig | None = None,
         *,
         callbacks: Sequence[object] = (),
-        run_dir: Any = None,
+        run_dir: RunDir | str | os.PathLike[str] | None = None,
+        checkpoints: CheckpointManager | None = None,
         accelerator: Any = None,
         compute_loss: ComputeLoss | None = None,
         count_fn: CountFn | None = None,
@@ -144,17 +135,16 @@ class Trainer:
             )
         if self.config.max_epochs is None and self.config.max_steps is None:
             raise ConfigError("trainer: set max_epochs or max_steps (both are None, training would never end)")
-        if run_dir is not None and not hasattr(run_dir, "log_step"):
-            from forge.core.run import RunDir
-
-            run_dir = RunDir.create(Path(run_dir))
-        self.run_dir = run_dir
+        self.run_dir = run_dir if run_dir is None or isinstance(run_dir, RunDir) else RunDir.create(Path(run_dir))
+        if checkpoints is None and self.run_dir is not None:
+            checkpoints = _checkpointing.make_manager(self.run_dir.checkpoints_dir, self.config.checkpoint)
+        self.checkpoints = checkpoints
         self._user_callbacks = list(callbacks)
         self._accelerator = accelerator
         self._compute_loss: ComputeLoss = compute_loss or default_compute_loss
         norm = self.config.accumulation_normalization
         self._count_fn: CountFn | None = count_fn or (
-            _count_samples if norm == "samples" else _count_tokens if norm == "tokens" else None
+            count_samples if norm == "samples" else count_tokens if norm == "tokens" else None
         )
         # State visible to callbacks.
         self.global_step = 0
@@ -175,7 +165,6 @@ class Trainer:
         self._loss_steps = 0
         self._last_log_step = 0
         self._steps_per_epoch: int | None = None
-        self._manager: Any = None
         self._sched_metrics: dict[str, float] | None = None
         self._micro_split = 1
         self._last_val_step = -1
@@ -212,34 +201,20 @@ class Trainer:
         model: nn.Module = self.accelerator.unwrap_model(self.model)
         return getattr(model, "_orig_mod", model)
 
-    def _build_callbacks(self) -> list[object]:
-        from forge.core.trainer.callbacks import (
-            CheckpointCallback,
-            EarlyStopping,
-            EMACallback,
-            ProfilerCallback,
-            ProgressCallback,
-        )
-
-        cfg = self.config
-        cbs: list[object] = []
-        if cfg.ema is not None:
-            cbs.append(EMACallback(cfg.ema.decay, warmup=cfg.ema.warmup, every=cfg.ema.every))
-        if cfg.profiler is not None and self.run_dir is not None:
-            cbs.append(ProfilerCallback(cfg.profiler, self.run_dir.path / "profile"))
-        cbs.extend(self._user_callbacks)
-        if cfg.early_stopping is not None:
-            es = cfg.early_stopping
-            cbs.append(EarlyStopping(es.monitor, mode=es.mode, patience=es.patience, min_delta=es.min_delta))
-        if self.run_dir is not None:
-            cbs.append(CheckpointCallback(cfg.checkpoint))
-        if ProgressCallback.wanted(cfg.progress) and self.accelerator.is_main_process:
-            cbs.append(ProgressCallback())
-        return cbs
+    @property
+    def steps_per_epoch(self) -> int | None:
+        """Optimizer steps per epoch, when the train loader has a length; None before ``fit``."""
+        return self._steps_per_epoch
 
     def _register_callbacks(self) -> None:
         self.manager = CallbackManager()
-        self.callbacks = self._build_callbacks()
+        self.callbacks = default_callbacks(
+            self.config,
+            run_dir=None if self.run_dir is None else self.run_dir.path,
+            checkpoints=self.checkpoints is not None,
+            is_main_process=self.accelerator.is_main_process,
+            user_callbacks=self._user_callbacks,
+        )
         # pluggy calls the most recently registered implementation first.
         for cb in reversed(self.callbacks):
             self.manager.register(cb, name=f"{type(cb).__name__}-{id(cb)}")
@@ -315,15 +290,14 @@ class Trainer:
         )
 
     def _total_steps(self, loader: Iterable[Any]) -> int | None:
-        if self.config.max_steps is not None:
-            return self.config.max_steps
         try:
             n = len(loader)  # type: ignore[arg-type]  # iterable loaders may have no length
         except TypeError:
-            return None
-        per_epoch = math.ceil(n / self.config.accumulate_grad_batches)
-        self._steps_per_epoch = per_epoch
-        return per_epoch * (self.config.max_epochs or 1)
+            n = None
+        per_epoch = self._steps_per_epoch = None if n is None else math.ceil(n / self.config.accumulate_grad_batches)
+        if self.config.max_steps is not None:
+            return self.config.max_steps
+        return None if per_epoch is None else per_epoch * (self.config.max_epochs or 1)
 
     def _make_scheduler(self, scheduler: Any, optimizer: torch.optim.Optimizer, total: int | None) -> Any:
         if scheduler is None or hasattr(scheduler, "step") and hasattr(scheduler, "state_dict"):
@@ -404,8 +378,6 @@ class Trainer:
         if resume_from is not None:
             self.load_checkpoint(resume_from)
         hook = self.manager.hook
-        if self.run_dir is not None and self.accelerator.is_main_process:
-            self.run_dir.write_trainer_config(cfg)
         try:
             hook.on_train_start(trainer=self)
             self._train(loader)
@@ -505,23 +477,9 @@ class Trainer:
             if not window:
                 return
             self.batch_in_epoch += len(window)
-            self._step(window, self._weights(window))
+            self._step(window, window_weights(window, self._count_fn, to_device=self._to_device, device=self._device))
             if self.should_stop or (max_steps is not None and self.global_step >= max_steps):
                 return
-
-    def _weights(self, window: list[Any]) -> list[Any] | None:
-        """Per-micro-batch loss weights that make the accumulated loss equal the full-batch loss."""
-        n = len(window)
-        if self._count_fn is None:
-            return None if n == 1 else [1.0 / n] * n
-        counts = [self._count_fn(self._to_device(b)) for b in window]
-        if all(isinstance(c, int) for c in counts):
-            total = sum(int(c) for c in counts)
-            return [int(c) / total for c in counts]
-        # Token counts stay on the device: dividing tensors needs no synchronization.
-        tensors = [c if isinstance(c, torch.Tensor) else torch.tensor(c, device=self.device) for c in counts]
-        total_t = torch.stack([t.to(torch.float32) for t in tensors]).sum()
-        return [t.to(torch.float32) / total_t for t in tensors]
 
     def _to_device(self, batch: Any) -> Any:
         dev = self._device
@@ -549,7 +507,7 @@ class Trainer:
             self._run_window(window, weights)
             return
         while True:
-            parts, part_weights = self._split_window(window, weights)
+            parts, part_weights = split_window(window, weights, self._micro_split)
             try:
                 self._run_window(parts, part_weights)
                 return
@@ -560,7 +518,7 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 if self._device.type == "cuda":
                     torch.cuda.empty_cache()
-                smallest = min(_count_samples(b) for b in window)
+                smallest = min(count_samples(b) for b in window)
                 if self._micro_split * 2 > smallest:
                     raise
                 self._micro_split *= 2
@@ -571,21 +529,6 @@ class Trainer:
                     micro_batch=math.ceil(smallest / self._micro_split),
                     accumulation=len(window) * self._micro_split,
                 )
-
-    def _split_window(self, window: Sequence[Any], weights: list[Any] | None) -> tuple[Sequence[Any], list[Any] | None]:
-        """Cut every micro-batch into ``_micro_split`` pieces, weighted so the step's gradient is unchanged."""
-        s = self._micro_split
-        if s == 1:
-            return window, weights
-        parts: list[Any] = []
-        part_weights: list[Any] = []
-        for i, batch in enumerate(window):
-            n = _count_samples(batch)
-            w = 1.0 if weights is None else weights[i]
-            for piece in _split_batch(batch, s):
-                parts.append(piece)
-                part_weights.append(w * (_count_samples(piece) / n))
-        return parts, part_weights
 
     def _run_window(self, window: Sequence[Any], weights: list[Any] | None) -> None:
         model, opt = self.model, self.optimizer
@@ -747,20 +690,22 @@ class Trainer:
     def validate(self, loader: Iterable[Any] | None = None) -> dict[str, float]:
         """Evaluate on ``loader`` (default: the validation loader given to ``fit``).
 
-        Uses the EMA weights when ``eval_with_ema`` is set and an EMA is kept.
+        The callbacks' ``on_evaluation_start`` and ``on_evaluation_end`` run around the pass (the EMA
+        callback swaps its weights in there when ``eval_with_ema`` is set); the end hook runs even
+        when the pass fails.
 
         Returns:
             ``{"val/loss": ..., "val/<metric>": ...}`` as Python floats.
         """
-        from forge.core.trainer.callbacks import EMACallback
-
         loader = loader if loader is not None else self._val_loader
         if loader is None or self.model is None:
             return {}
-        ema = self.callback(EMACallback) if self.config.eval_with_ema else None
-        ctx = ema.swapped(self.unwrapped_model) if ema is not None else contextlib.nullcontext()
-        with ctx:
+        hook = self.manager.hook
+        hook.on_evaluation_start(trainer=self)
+        try:
             return self._evaluate(self.model, loader)
+        finally:
+            hook.on_evaluation_end(trainer=self)
 
     def _evaluate(self, model: nn.Module, loader: Iterable[Any]) -> dict[str, float]:
         was_training = model.training
@@ -778,7 +723,7 @@ class Trainer:
                     with self._autocast():
                         out = model(x)
                         loss = self._loss_fn(out, y)
-                    n = _count_samples(batch)
+                    n = count_samples(batch)
                     total += loss.detach().to(torch.float64) * n
                     count += n
                     for m in metrics.values():
@@ -798,71 +743,24 @@ class Trainer:
 
     def state_groups(self) -> dict[str, Any]:
         """Every tensor-bearing state of the run, grouped for :func:`forge.core.checkpoint.save_checkpoint`."""
-        assert self.optimizer is not None
-        groups: dict[str, Any] = {
-            "model": self.unwrapped_model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-        }
-        if self.scheduler is not None:
-            groups["scheduler"] = self.scheduler.state_dict()
-        if self.scaler is not None:
-            groups["scaler"] = self.scaler.state_dict()
-        callbacks: MutableMapping[str, Any] = {}
-        self.manager.hook.on_save_checkpoint(trainer=self, state=callbacks)
-        if callbacks:
-            groups["callbacks"] = dict(callbacks)
-        return groups
+        return _checkpointing.state_groups(self)
 
     def trainer_state(self) -> dict[str, Any]:
         """The JSON-able counters and data position that exact resume needs."""
-        return {
-            "global_step": self.global_step,
-            "epoch": self.epoch,
-            "batch_in_epoch": self.batch_in_epoch,
-            "skipped_steps": self.skipped_steps,
-            "latest_metrics": self.latest_metrics,
-            "history": self.history,
-            "last_log_step": self._last_log_step,
-            "loader": getattr(self._train_loader, "state_dict", lambda: None)(),
-        }
+        return _checkpointing.trainer_state(self, last_log_step=self._last_log_step, loader=self._train_loader)
 
     def save_checkpoint(self, *, reason: str = "periodic") -> Path | None:
-        """Write a checkpoint into the run directory (main process only).
+        """Write a checkpoint through :attr:`checkpoints` (main process only).
 
         Args:
             reason: Recorded in the manifest ("periodic", "epoch_end", "last").
 
         Returns:
-            The checkpoint directory, or None when there is no run directory or on non-main ranks.
+            The checkpoint directory, or None when there are no checkpoints or on non-main ranks.
         """
-        if self.run_dir is None or not self.accelerator.is_main_process:
+        if self.checkpoints is None or not self.accelerator.is_main_process:
             return None
-        from forge.core.reproducibility import capture_rng_state
-
-        manifest = {
-            "trainer": self.trainer_state(),
-            "reason": reason,
-            "trainer_config": _unstructure(self.config),
-        }
-        groups = self.state_groups()
-        groups["rng"] = capture_rng_state()
-        path: Path = self._checkpoints().save(self.global_step, groups, manifest, self.latest_metrics)
-        return path
-
-    def _checkpoints(self) -> Any:
-        if self._manager is None:
-            from forge.core.checkpoint import CheckpointManager
-
-            c = self.config.checkpoint
-            assert self.run_dir is not None
-            self._manager = CheckpointManager(
-                self.run_dir.checkpoints_dir,
-                keep_last=c.keep_last,
-                keep_best=c.keep_best if c.monitor else 0,
-                monitor=c.monitor or "val/loss",
-                mode=c.mode,
-            )
-        return self._manager
+        return _checkpointing.save(self.checkpoints, self, self.state_groups(), self.trainer_state(), reason=reason)
 
     def load_checkpoint(self, source: str | Path) -> None:
         """Restore weights, optimizer, scheduler, scaler, callbacks, RNG and data position.
@@ -871,43 +769,13 @@ class Trainer:
             source: A run directory (its newest good checkpoint) or a checkpoint directory.
 
         Raises:
-            CheckpointError: nothing loadable at ``source``.
+            CheckpointError: nothing loadable at ``source``, or ``fit`` has not set up the model yet.
         """
-        from forge.core.reproducibility import restore_rng_state
-        from forge.core.run import find_checkpoint
-
-        ckpt = find_checkpoint(Path(source), "last")
-        groups, manifest = ckpt.groups, ckpt.manifest
-        assert self.optimizer is not None
-        try:
-            self.unwrapped_model.load_state_dict(groups["model"])
-            self.optimizer.load_state_dict(groups["optimizer"])
-            if self.scheduler is not None and "scheduler" in groups:
-                self.scheduler.load_state_dict(groups["scheduler"])
-            if self.scaler is not None and "scaler" in groups:
-                self.scaler.load_state_dict(groups["scaler"])
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise CheckpointError(f"{source}: checkpoint does not match this model/optimizer: {exc}") from exc
-        state = manifest["trainer"]
-        self.global_step = int(state["global_step"])
-        self.epoch = int(state["epoch"])
-        self.batch_in_epoch = int(state["batch_in_epoch"])
-        self.skipped_steps = int(state["skipped_steps"])
-        self.latest_metrics = dict(state["latest_metrics"])
-        self.history = list(state["history"])
+        state = _checkpointing.restore(self, source)
         self._last_log_step = int(state.get("last_log_step", self.global_step))
         self._loader_state = state.get("loader")
-        self.manager.hook.on_load_checkpoint(trainer=self, state=groups.get("callbacks", {}))
-        restore_rng_state(groups["rng"])
         _log.info("resumed", source=str(source), step=self.global_step, epoch=self.epoch)
 
 
-def _unstructure(obj: Any) -> Any:
-    from forge.core.config import unstructure
-
-    return unstructure(obj)
-
-
-def build_trainer(config: TrainerConfig) -> Trainer:
-    """Build the default :class:`Trainer` (registered as trainer ``core.default``)."""
-    return Trainer(config)
+def __getattr__(name: str) -> Any:
+    return _deprecated.moved_attribute(__name__, name)

@@ -18,7 +18,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from forge.core.data.fingerprint import fingerprint_config, fingerprint_files
+from forge.core.data import digest
+from forge.core.data.fingerprint import fingerprint_files
 from forge.core.data.types import DatasetInfo, DatasetSplits
 from forge.core.errors import DataError
 from forge.nlp.datasets.configs import StdlibTextConfig
@@ -164,7 +165,7 @@ def build_stdlib_text(config: StdlibTextConfig) -> DatasetSplits:
         )
     names = {split: [p.relative_to(root).as_posix() for p in paths] for split, paths in files.items()}
     all_files = [p for paths in files.values() for p in paths]
-    fingerprint = fingerprint_config(
+    fingerprint = digest(
         {
             "files": fingerprint_files(all_files, root=root),
             "splits": names,

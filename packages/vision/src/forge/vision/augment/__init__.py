@@ -14,34 +14,16 @@ everything else is imported on first access.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from forge.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from forge.vision.augment.losses import SoftTargetCrossEntropy, soft_target_cross_entropy
-    from forge.vision.augment.mixing import CutMix, MixUp, smooth_labels, to_soft_targets
+    from forge.vision.augment.losses import SoftTargetCrossEntropy as SoftTargetCrossEntropy
+    from forge.vision.augment.losses import soft_target_cross_entropy as soft_target_cross_entropy
+    from forge.vision.augment.mixing import CutMix as CutMix
+    from forge.vision.augment.mixing import MixUp as MixUp
+    from forge.vision.augment.mixing import smooth_labels as smooth_labels
+    from forge.vision.augment.mixing import to_soft_targets as to_soft_targets
 
-__all__ = [
-    "CutMix",
-    "MixUp",
-    "SoftTargetCrossEntropy",
-    "smooth_labels",
-    "soft_target_cross_entropy",
-    "to_soft_targets",
-]
-
-_WHERE = {
-    "CutMix": "mixing",
-    "MixUp": "mixing",
-    "smooth_labels": "mixing",
-    "to_soft_targets": "mixing",
-    "SoftTargetCrossEntropy": "losses",
-    "soft_target_cross_entropy": "losses",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -7,49 +7,26 @@ Each builder returns :class:`forge.core.data.types.DatasetSplits` with a :class:
     splits = build_digits(DigitsConfig(seed=0))
     image, label = splits.train[0]          # (1, 8, 8) float in [0, 1], int
 
-Config classes are importable without torch; builders are loaded on first access.
+Importing this package is light: each name loads on first access (config classes without torch).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from forge.vision.datasets.configs import SHAPE_CLASSES, DigitsConfig, ImageFolderConfig, ShapesConfig
+from forge.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from forge.vision.datasets.digits import build_digits
-    from forge.vision.datasets.image_folder import ImageFolder, build_image_folder, load_image
-    from forge.vision.datasets.in_memory import ImageTensorDataset
-    from forge.vision.datasets.shapes import build_shapes, draw_shapes
+    from forge.vision.datasets.configs import SHAPE_CLASSES as SHAPE_CLASSES
+    from forge.vision.datasets.configs import DigitsConfig as DigitsConfig
+    from forge.vision.datasets.configs import ImageFolderConfig as ImageFolderConfig
+    from forge.vision.datasets.configs import ShapesConfig as ShapesConfig
+    from forge.vision.datasets.digits import build_digits as build_digits
+    from forge.vision.datasets.image_folder import ImageFolder as ImageFolder
+    from forge.vision.datasets.image_folder import build_image_folder as build_image_folder
+    from forge.vision.datasets.image_folder import load_image as load_image
+    from forge.vision.datasets.in_memory import ImageTensorDataset as ImageTensorDataset
+    from forge.vision.datasets.shapes import build_shapes as build_shapes
+    from forge.vision.datasets.shapes import draw_shapes as draw_shapes
 
-__all__ = [
-    "SHAPE_CLASSES",
-    "DigitsConfig",
-    "ImageFolder",
-    "ImageFolderConfig",
-    "ImageTensorDataset",
-    "ShapesConfig",
-    "build_digits",
-    "build_image_folder",
-    "build_shapes",
-    "draw_shapes",
-    "load_image",
-]
-
-_WHERE = {
-    "build_digits": "digits",
-    "ImageFolder": "image_folder",
-    "build_image_folder": "image_folder",
-    "load_image": "image_folder",
-    "ImageTensorDataset": "in_memory",
-    "build_shapes": "shapes",
-    "draw_shapes": "shapes",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from forge.core.data import fingerprint_samples
 from forge.core.data.schema import Schema, TensorSpec
 from forge.core.data.types import DatasetInfo, DatasetSplits
 from forge.vision.datasets.configs import DigitsConfig
-from forge.vision.datasets.fingerprint import array_fingerprint
 from forge.vision.datasets.in_memory import ImageTensorDataset, build_transform
 from forge.vision.datasets.splitting import stratified_split
 
@@ -81,7 +81,7 @@ def build_digits(config: DigitsConfig) -> DatasetSplits:
         version="1.0",
         source=DIGITS_SOURCE,
         license=DIGITS_LICENSE,
-        fingerprint=array_fingerprint(images_np, labels_np, train_idx, val_idx, test_idx, meta={"scale": "x/16"}),
+        fingerprint=fingerprint_samples([(images_np, labels_np, train_idx, val_idx, test_idx, {"scale": "x/16"})]),
         num_classes=10,
         schema=image_schema(
             1, 8, 10, transformed=config.train_transform is not None or config.eval_transform is not None

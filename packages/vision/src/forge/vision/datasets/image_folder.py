@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from forge.core.data import digest, fingerprint_files
 from forge.core.data.types import DatasetInfo, DatasetSplits
 from forge.core.errors import DataError
 from forge.vision.datasets.configs import ImageFolderConfig
@@ -103,13 +104,18 @@ class ImageFolder(Dataset[tuple[Tensor, int]]):
             image = self.transform(image)
         return image, label
 
-    def fingerprint_update(self, digest: hashlib._Hash, *, contents: bool) -> None:
-        """Feed every file's relative path, label, size (and bytes when ``contents``) into ``digest``."""
-        for path, label in self.samples:
-            rel = path.relative_to(self.directory).as_posix()
-            digest.update(f"{rel}\0{label}\0{path.stat().st_size}\n".encode())
-            if contents:
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    def fingerprint_record(self, *, contents: bool) -> dict[str, Any]:
+        """What the folder's fingerprint covers, as plain data for :func:`forge.core.data.digest`.
+
+        Args:
+            contents: Also cover the files' bytes (:func:`forge.core.data.fingerprint_files`).
+
+        Returns:
+            ``{"files": [[relative path, label, size], ...], "contents": digest of the bytes or None}``.
+        """
+        files = [[p.relative_to(self.directory).as_posix(), label, p.stat().st_size] for p, label in self.samples]
+        paths = [p for p, _ in self.samples]
+        return {"files": files, "contents": fingerprint_files(paths, root=self.directory) if contents else None}
 
 
 def build_image_folder(config: ImageFolderConfig) -> DatasetSplits:
@@ -138,7 +144,7 @@ def build_image_folder(config: ImageFolderConfig) -> DatasetSplits:
     eval_tf = build_transform(config.eval_transform, "vision.image_folder.eval_transform")
     classes: list[str] | None = None
     splits: dict[str, ImageFolder | None] = {"train": None, "val": None, "test": None}
-    digest = hashlib.sha256()
+    record: dict[str, Any] = {}
     for split, sub in present.items():
         folder = ImageFolder(
             root / sub,
@@ -148,8 +154,7 @@ def build_image_folder(config: ImageFolderConfig) -> DatasetSplits:
             transform=train_tf if split == "train" else eval_tf,
         )
         classes = folder.classes
-        digest.update(f"[{split}]\n".encode())
-        folder.fingerprint_update(digest, contents=config.hash_contents)
+        record[split] = folder.fingerprint_record(contents=config.hash_contents)
         splits[split] = folder
     assert classes is not None  # at least one split was built above
     channels = 3 if config.mode == "RGB" else 1
@@ -158,7 +163,7 @@ def build_image_folder(config: ImageFolderConfig) -> DatasetSplits:
         version="local",
         source=str(root.resolve()),
         license="unknown (set by the data's owner)",
-        fingerprint=("sha256:" if config.hash_contents else "sha256-listing:") + digest.hexdigest(),
+        fingerprint=digest(record),
         num_classes=len(classes),
         schema=image_schema(channels, None, len(classes), transformed=True),
         task="image-classification",

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from forge.core.data import fingerprint_samples
 from forge.core.data.types import DatasetInfo, DatasetSplits
 from forge.vision.datasets.configs import ShapesConfig
 from forge.vision.datasets.digits import image_schema
-from forge.vision.datasets.fingerprint import array_fingerprint
 from forge.vision.datasets.in_memory import ImageTensorDataset, build_transform
 
 __all__ = ["build_shapes", "draw_shapes"]
@@ -131,9 +131,8 @@ def build_shapes(config: ShapesConfig) -> DatasetSplits:
         version="1.0",
         source="generated (forge.vision.datasets.shapes)",
         license="Apache-2.0",
-        fingerprint=array_fingerprint(
-            *arrays,
-            meta={"classes": list(config.classes), "sizes": [config.num_train, config.num_val, config.num_test]},
+        fingerprint=fingerprint_samples(
+            [(*arrays, {"classes": list(config.classes), "sizes": [config.num_train, config.num_val, config.num_test]})]
         ),
         num_classes=k,
         schema=image_schema(

@@ -13,39 +13,18 @@ light; the functions load torch and Captum on first access.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from forge.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from forge.vision.explain.overlay import COLORMAPS, colorize, heatmap, render_overlay
-    from forge.vision.explain.run_image import explain_run_image
-    from forge.vision.explain.saliency import METHODS, explain, last_conv_layer
+    from forge.vision.explain.overlay import COLORMAPS as COLORMAPS
+    from forge.vision.explain.overlay import colorize as colorize
+    from forge.vision.explain.overlay import heatmap as heatmap
+    from forge.vision.explain.overlay import render_overlay as render_overlay
+    from forge.vision.explain.run_image import explain_run_image as explain_run_image
+    from forge.vision.explain.saliency import METHODS as METHODS
+    from forge.vision.explain.saliency import explain as explain
+    from forge.vision.explain.saliency import last_conv_layer as last_conv_layer
 
-__all__ = [
-    "COLORMAPS",
-    "METHODS",
-    "colorize",
-    "explain",
-    "explain_run_image",
-    "heatmap",
-    "last_conv_layer",
-    "render_overlay",
-]
-
-_WHERE = {
-    "COLORMAPS": "overlay",
-    "colorize": "overlay",
-    "heatmap": "overlay",
-    "render_overlay": "overlay",
-    "explain_run_image": "run_image",
-    "METHODS": "saliency",
-    "explain": "saliency",
-    "last_conv_layer": "saliency",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -67,7 +67,7 @@ def explain_run_image(
     lineage records one), and passed through the run's ``data.eval_transform``.
 
     Args:
-        run_dir: The run directory (read through :func:`forge.core.run.load_model`).
+        run_dir: The run directory (read through :func:`forge.core._runner.load_model`).
         image_path: An image file Pillow can read.
         method: An attribution method of :func:`~forge.vision.explain.explain`.
         target: Class to explain; None explains the predicted class.
@@ -81,7 +81,7 @@ def explain_run_image(
         CheckpointError: if the run has no loadable model.
         DataError: if the image cannot be read.
     """
-    from forge.core.run import load_model
+    from forge.core._runner import load_model
 
     run = Path(run_dir)
     mode, size, eval_transform = preprocessing_of(run)

@@ -19,9 +19,7 @@ from torch import nn
 from forge.vision.models.configs import EfficientNetConfig
 from forge.vision.models.layers import (
     ConvNormAct,
-    DropPath,
-    NormFactory,
-    SqueezeExcitation,
+    MBConv,
     forward_stages,
     init_conv_norm,
     make_divisible,
@@ -29,7 +27,7 @@ from forge.vision.models.layers import (
     zero_init_last_norm,
 )
 
-__all__ = ["MBConv", "EfficientNet", "StageSpec", "build_efficientnet", "example_input", "stage_specs"]
+__all__ = ["EfficientNet", "StageSpec", "build_efficientnet", "example_input", "stage_specs"]
 
 
 @attrs.frozen
@@ -70,61 +68,6 @@ def stage_specs(width: float, depth: float) -> list[StageSpec]:
         StageSpec(e, k, s, make_divisible(cin * width), make_divisible(cout * width), int(math.ceil(n * depth)))
         for e, k, s, cin, cout, n in _BASELINE
     ]
-
-
-class MBConv(nn.Module):
-    """Mobile inverted bottleneck: [1x1 expand] -> depthwise kxk -> squeeze-excitation -> 1x1 project.
-
-    Args:
-        in_channels: Input channels.
-        out_channels: Output channels.
-        expand_ratio: Width of the hidden layer relative to the input.
-        kernel: Depthwise kernel size.
-        stride: Depthwise stride.
-        norm: Normalization factory.
-        activation: Activation name (also inside squeeze-excitation).
-        drop_path: Stochastic-depth rate of the residual branch.
-
-    Attributes:
-        layer_roles: What each child of ``block`` is ("expand", "depthwise", "se", "project"),
-            which is what a foreign key map needs.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        expand_ratio: int,
-        kernel: int,
-        stride: int,
-        *,
-        norm: NormFactory,
-        activation: str,
-        drop_path: float,
-    ) -> None:
-        super().__init__()
-        self.use_res_connect = stride == 1 and in_channels == out_channels
-        hidden = make_divisible(in_channels * expand_ratio)
-        layers: list[nn.Module] = []
-        roles: list[str] = []
-        if hidden != in_channels:
-            layers.append(ConvNormAct(in_channels, hidden, 1, norm=norm, activation=activation))
-            roles.append("expand")
-        layers.append(ConvNormAct(hidden, hidden, kernel, stride, groups=hidden, norm=norm, activation=activation))
-        layers.append(SqueezeExcitation(hidden, max(1, in_channels // 4), activation=activation))
-        layers.append(ConvNormAct(hidden, out_channels, 1, norm=norm, activation=None))
-        roles += ["depthwise", "se", "project"]
-        self.block = nn.Sequential(*layers)
-        self.layer_roles: tuple[str, ...] = tuple(roles)
-        self.stochastic_depth = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.out_channels = out_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the block; the residual is added when stride is 1 and channels match."""
-        out: torch.Tensor = self.block(x)
-        if self.use_res_connect:
-            out = self.stochastic_depth(out) + x
-        return out
 
 
 class EfficientNet(nn.Module):
@@ -168,7 +111,17 @@ class EfficientNet(nn.Module):
                 rate = config.drop_path_rate * index / total
                 blocks.append(
                     MBConv(
-                        cin, s.out_channels, s.expand_ratio, s.kernel, stride, norm=norm, activation=act, drop_path=rate
+                        cin,
+                        make_divisible(cin * s.expand_ratio),
+                        s.out_channels,
+                        s.kernel,
+                        stride,
+                        norm=norm,
+                        activation=act,
+                        se_channels=max(1, cin // 4),
+                        se_activation=act,
+                        se_gate="sigmoid",
+                        drop_path=rate,
                     )
                 )
                 index += 1

@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from forge.core.errors import CheckpointError
-from forge.vision.models.efficientnet import EfficientNet, MBConv
-from forge.vision.models.mobilenet import InvertedResidualV2, InvertedResidualV3, MobileNetV2, MobileNetV3
+from forge.vision.models.efficientnet import EfficientNet
+from forge.vision.models.layers import MBConv
+from forge.vision.models.mobilenet import InvertedResidualV2, MobileNetV2, MobileNetV3
 from forge.vision.models.resnet import ResNet
 
 __all__ = [
@@ -96,7 +97,7 @@ def _put(out: dict[str, str], module: nn.Module, forge_prefix: str, timm_prefix:
         out[f"{forge_prefix}.{key}"] = f"{timm_prefix}.{key}"
 
 
-def _map_mbconv(out: dict[str, str], block: MBConv | InvertedResidualV3, forge_prefix: str, timm_prefix: str) -> None:
+def _map_mbconv(out: dict[str, str], block: MBConv, forge_prefix: str, timm_prefix: str) -> None:
     """Map an MBConv / MobileNetV3 block (``block`` Sequential with ``layer_roles``) to timm's names."""
     roles = block.layer_roles
     # timm names a block without an expansion conv "DepthwiseSeparableConv" (conv_dw, bn1, conv_pw,
@@ -171,7 +172,7 @@ def timm_key_map(model: nn.Module) -> dict[str, str]:
             block = features[index]
             if isinstance(block, InvertedResidualV2):
                 _map_v2_block(out, block, f"features.{index}", f"blocks.{s}.{j}")
-            elif isinstance(block, InvertedResidualV3):
+            elif isinstance(block, MBConv):
                 _map_mbconv(out, block, f"features.{index}", f"blocks.{s}.{j}")
             index += 1
     if isinstance(model, MobileNetV2):

@@ -1,5 +1,6 @@
 """Building blocks shared by forge's CNN families: norm and activation factories, conv-norm-act,
-squeeze-excitation, stochastic depth, per-stage gradient checkpointing and channel rounding.
+squeeze-excitation, stochastic depth, the mobile inverted bottleneck, per-stage gradient
+checkpointing and channel rounding.
 
 Module and parameter names follow torchvision's (``Conv2dNormActivation`` is a ``Sequential`` of
 conv ``0``, norm ``1``, activation ``2``; squeeze-excitation holds ``fc1`` and ``fc2``), so
@@ -23,6 +24,7 @@ __all__ = [
     "ConvNormAct",
     "DropPath",
     "LayerNorm2d",
+    "MBConv",
     "NormFactory",
     "SqueezeExcitation",
     "forward_stages",
@@ -216,6 +218,69 @@ class DropPath(nn.Module):
     def extra_repr(self) -> str:
         """Show the rate in ``print(model)``."""
         return f"rate={self.rate}"
+
+
+class MBConv(nn.Module):
+    """Mobile inverted bottleneck: [1x1 expand] -> kxk depthwise -> [squeeze-excitation] -> 1x1 project.
+
+    The block of EfficientNet (squeeze-excitation always, sigmoid gate) and MobileNetV3 (optional,
+    hard-sigmoid gate); the input is added back when stride is 1 and channels match.
+
+    Args:
+        in_channels: Input channels.
+        hidden: Channels of the expanded (depthwise) layer; no expansion conv when equal to ``in_channels``.
+        out_channels: Output channels.
+        kernel: Depthwise kernel size.
+        stride: Depthwise stride.
+        norm: Normalization factory.
+        activation: Activation name of the expand and depthwise layers.
+        se_channels: Bottleneck width of squeeze-excitation, or None for no squeeze-excitation.
+        se_activation: Activation name inside squeeze-excitation.
+        se_gate: Gate of squeeze-excitation, ``"sigmoid"`` or ``"hardsigmoid"``.
+        drop_path: Stochastic-depth rate of the residual branch.
+
+    Attributes:
+        layer_roles: What each child of ``block`` is ("expand", "depthwise", "se", "project"),
+            which is what a foreign key map needs.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden: int,
+        out_channels: int,
+        kernel: int,
+        stride: int,
+        *,
+        norm: NormFactory,
+        activation: str,
+        se_channels: int | None,
+        se_activation: str,
+        se_gate: str,
+        drop_path: float,
+    ) -> None:
+        super().__init__()
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+        layers: dict[str, nn.Module] = {}
+        if hidden != in_channels:
+            layers["expand"] = ConvNormAct(in_channels, hidden, 1, norm=norm, activation=activation)
+        layers["depthwise"] = ConvNormAct(
+            hidden, hidden, kernel, stride, groups=hidden, norm=norm, activation=activation
+        )
+        if se_channels is not None:
+            layers["se"] = SqueezeExcitation(hidden, se_channels, activation=se_activation, gate=se_gate)
+        layers["project"] = ConvNormAct(hidden, out_channels, 1, norm=norm, activation=None)
+        self.block = nn.Sequential(*layers.values())
+        self.layer_roles: tuple[str, ...] = tuple(layers)
+        self.stochastic_depth = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the block to ``x`` (N, in_channels, H, W); returns (N, out_channels, H', W')."""
+        out: torch.Tensor = self.block(x)
+        if self.use_res_connect:
+            out = self.stochastic_depth(out) + x
+        return out
 
 
 def forward_stages(

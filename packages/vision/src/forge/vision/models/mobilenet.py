@@ -17,8 +17,8 @@ from forge.vision.models.configs import MobileNetConfig
 from forge.vision.models.layers import (
     ConvNormAct,
     DropPath,
+    MBConv,
     NormFactory,
-    SqueezeExcitation,
     forward_stages,
     init_conv_norm,
     make_activation,
@@ -29,7 +29,6 @@ from forge.vision.models.layers import (
 
 __all__ = [
     "InvertedResidualV2",
-    "InvertedResidualV3",
     "MobileNetV2",
     "MobileNetV3",
     "build_mobilenet",
@@ -134,68 +133,6 @@ class InvertedResidualV2(nn.Module):
         return out
 
 
-class InvertedResidualV3(nn.Module):
-    """MobileNetV3 block: [1x1 expand] -> kxk depthwise -> [squeeze-excite] -> 1x1 project (+ residual).
-
-    Args:
-        in_channels: Input channels.
-        kernel: Depthwise kernel size.
-        expanded: Hidden channels.
-        out_channels: Output channels.
-        use_se: Whether to insert squeeze-excitation (hard-sigmoid gate).
-        activation: Activation name of the expand and depthwise layers.
-        stride: Depthwise stride.
-        norm: Normalization factory.
-        drop_path: Stochastic-depth rate of the residual branch.
-
-    Attributes:
-        layer_roles: What each child of ``block`` is ("expand", "depthwise", "se", "project").
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        kernel: int,
-        expanded: int,
-        out_channels: int,
-        use_se: bool,
-        activation: str,
-        stride: int,
-        *,
-        norm: NormFactory,
-        drop_path: float,
-    ) -> None:
-        super().__init__()
-        self.use_res_connect = stride == 1 and in_channels == out_channels
-        layers: list[nn.Module] = []
-        roles: list[str] = []
-        if expanded != in_channels:
-            layers.append(ConvNormAct(in_channels, expanded, 1, norm=norm, activation=activation))
-            roles.append("expand")
-        layers.append(
-            ConvNormAct(expanded, expanded, kernel, stride, groups=expanded, norm=norm, activation=activation)
-        )
-        roles.append("depthwise")
-        if use_se:
-            layers.append(
-                SqueezeExcitation(expanded, make_divisible(expanded // 4, 8), activation="relu", gate="hardsigmoid")
-            )
-            roles.append("se")
-        layers.append(ConvNormAct(expanded, out_channels, 1, norm=norm, activation=None))
-        roles.append("project")
-        self.block = nn.Sequential(*layers)
-        self.layer_roles: tuple[str, ...] = tuple(roles)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.out_channels = out_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the block; the residual is added when stride is 1 and channels match."""
-        out: torch.Tensor = self.block(x)
-        if self.use_res_connect:
-            out = self.drop_path(out) + x
-        return out
-
-
 class _MobileNetBase(nn.Module):
     """Shared forward logic: ``features`` (stem, blocks, head conv) -> pool -> ``classifier``."""
 
@@ -232,7 +169,7 @@ class _MobileNetBase(nn.Module):
             for m in self.modules():
                 if isinstance(m, InvertedResidualV2) and m.use_res_connect:
                     zero_init_last_norm(m.conv[-1])
-                elif isinstance(m, InvertedResidualV3) and m.use_res_connect:
+                elif isinstance(m, MBConv) and m.use_res_connect:
                     zero_init_last_norm(m.block[-1].get_submodule("1"))
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -328,15 +265,17 @@ class MobileNetV3(_MobileNetBase):
         for index, (cin, k, exp, cout, se, use_hs, stride, _) in enumerate(rows):
             rate = config.drop_path_rate * index / len(rows)
             layers.append(
-                InvertedResidualV3(
+                MBConv(
                     adjust(cin),
-                    k,
                     adjust(exp),
                     adjust(cout),
-                    se,
-                    hs if use_hs else re,
+                    k,
                     stride,
                     norm=norm,
+                    activation=hs if use_hs else re,
+                    se_channels=make_divisible(adjust(exp) // 4, 8) if se else None,
+                    se_activation="relu",
+                    se_gate="hardsigmoid",
                     drop_path=rate,
                 )
             )

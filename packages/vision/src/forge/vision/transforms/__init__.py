@@ -14,54 +14,22 @@ are imported from their modules on first access, so importing this package stays
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from forge.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from forge.vision.transforms.autoaugment import RandAugment, TrivialAugment
-    from forge.vision.transforms.base import Compose, Transform, transform_from_dict
-    from forge.vision.transforms.color import ColorJitter, Normalize
-    from forge.vision.transforms.geometric import (
-        CenterCrop,
-        RandomHorizontalFlip,
-        RandomResizedCrop,
-        RandomVerticalFlip,
-        Resize,
-    )
+    from forge.vision.transforms.autoaugment import RandAugment as RandAugment
+    from forge.vision.transforms.autoaugment import TrivialAugment as TrivialAugment
+    from forge.vision.transforms.base import Compose as Compose
+    from forge.vision.transforms.base import Transform as Transform
+    from forge.vision.transforms.base import transform_from_dict as transform_from_dict
+    from forge.vision.transforms.color import ColorJitter as ColorJitter
+    from forge.vision.transforms.color import Normalize as Normalize
+    from forge.vision.transforms.geometric import CenterCrop as CenterCrop
+    from forge.vision.transforms.geometric import RandomHorizontalFlip as RandomHorizontalFlip
+    from forge.vision.transforms.geometric import RandomResizedCrop as RandomResizedCrop
+    from forge.vision.transforms.geometric import RandomVerticalFlip as RandomVerticalFlip
+    from forge.vision.transforms.geometric import Resize as Resize
 
-__all__ = [
-    "CenterCrop",
-    "ColorJitter",
-    "Compose",
-    "Normalize",
-    "RandAugment",
-    "RandomHorizontalFlip",
-    "RandomResizedCrop",
-    "RandomVerticalFlip",
-    "Resize",
-    "Transform",
-    "TrivialAugment",
-    "transform_from_dict",
-]
-
-_WHERE = {
-    "Compose": "base",
-    "Transform": "base",
-    "transform_from_dict": "base",
-    "ColorJitter": "color",
-    "Normalize": "color",
-    "RandAugment": "autoaugment",
-    "TrivialAugment": "autoaugment",
-    "CenterCrop": "geometric",
-    "RandomHorizontalFlip": "geometric",
-    "RandomResizedCrop": "geometric",
-    "RandomVerticalFlip": "geometric",
-    "Resize": "geometric",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -1,5 +1,6 @@
 """The built-in callbacks: each built-in trainer feature is an ordinary callback."""
 
+from forge.core.trainer.callbacks._defaults import default_callbacks
 from forge.core.trainer.callbacks.checkpointing import CheckpointCallback
 from forge.core.trainer.callbacks.early_stopping import EarlyStopping
 from forge.core.trainer.callbacks.ema import EMACallback
@@ -14,4 +15,5 @@ __all__ = [
     "LearningRateMonitor",
     "ProfilerCallback",
     "ProgressCallback",
+    "default_callbacks",
 ]

@@ -11,7 +11,7 @@ from forge.core.trainer.events import Callback
 if TYPE_CHECKING:
     import torch
 
-    from forge.core.trainer.trainer import Trainer
+    from forge.core.trainer._protocol import TrainerView
 
 __all__ = ["CheckpointCallback", "build_checkpoint"]
 
@@ -31,17 +31,17 @@ class CheckpointCallback(Callback):
         self._pending = False
         self._last_saved_step = -1
 
-    def _save(self, trainer: Trainer, reason: str) -> None:
+    def _save(self, trainer: TrainerView, reason: str) -> None:
         if trainer.global_step == self._last_saved_step:
             return
         trainer.save_checkpoint(reason=reason)
         self._last_saved_step = trainer.global_step
 
-    def on_train_start(self, trainer: Trainer) -> None:
+    def on_train_start(self, trainer: TrainerView) -> None:
         """A resumed run does not re-save the checkpoint it started from."""
         self._last_saved_step = trainer.global_step
 
-    def on_step_end(self, trainer: Trainer, loss: torch.Tensor) -> None:
+    def on_step_end(self, trainer: TrainerView, loss: torch.Tensor) -> None:
         """Save when a step checkpoint is due (or defer it to the validation that follows)."""
         n = self.config.every_n_steps
         if n is not None and trainer.global_step % n == 0:
@@ -50,19 +50,19 @@ class CheckpointCallback(Callback):
             else:
                 self._save(trainer, "periodic")
 
-    def on_validation_end(self, trainer: Trainer, metrics: Mapping[str, float]) -> None:
+    def on_validation_end(self, trainer: TrainerView, metrics: Mapping[str, float]) -> None:
         """Write a step checkpoint deferred by ``on_step_end``."""
         if self._pending:
             self._pending = False
             self._save(trainer, "periodic")
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int) -> None:
         """Save every ``every_n_epochs`` epochs."""
         n = self.config.every_n_epochs
         if n is not None and (epoch + 1) % n == 0:
             self._save(trainer, "epoch_end")
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: TrainerView) -> None:
         """Save the final state (unless training failed or it was just saved)."""
         if self.config.save_last and trainer.model is not None and trainer.stop_reason:
             self._save(trainer, "last")

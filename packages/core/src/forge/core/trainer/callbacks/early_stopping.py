@@ -14,7 +14,7 @@ from forge.core.trainer.config import EarlyStoppingConfig
 from forge.core.trainer.events import Callback
 
 if TYPE_CHECKING:
-    from forge.core.trainer.trainer import Trainer
+    from forge.core.trainer._protocol import TrainerView
 
 __all__ = ["EarlyStopping", "build_early_stopping"]
 
@@ -56,7 +56,7 @@ class EarlyStopping(Callback):
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
-    def on_validation_end(self, trainer: Trainer, metrics: Mapping[str, float]) -> None:
+    def on_validation_end(self, trainer: TrainerView, metrics: Mapping[str, float]) -> None:
         """Track the monitored metric; ask the trainer to stop when patience runs out."""
         value = metrics.get(self.monitor)
         if value is None:
@@ -77,11 +77,11 @@ class EarlyStopping(Callback):
             self.stopped_at = trainer.global_step
             _log.info("early_stopping", monitor=self.monitor, best=self.best, step=trainer.global_step)
 
-    def on_save_checkpoint(self, trainer: Trainer, state: MutableMapping[str, Any]) -> None:
+    def on_save_checkpoint(self, trainer: TrainerView, state: MutableMapping[str, Any]) -> None:
         """Save best value and wait count."""
         state[self.state_key] = {"best": torch.tensor(self.best, dtype=torch.float64), "wait": torch.tensor(self.wait)}
 
-    def on_load_checkpoint(self, trainer: Trainer, state: Mapping[str, Any]) -> None:
+    def on_load_checkpoint(self, trainer: TrainerView, state: Mapping[str, Any]) -> None:
         """Restore best value and wait count."""
         saved = state.get(self.state_key)
         if saved is not None:

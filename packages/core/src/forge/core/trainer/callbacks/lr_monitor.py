@@ -9,7 +9,7 @@ from forge.core.trainer.events import Callback
 if TYPE_CHECKING:
     import torch
 
-    from forge.core.trainer.trainer import Trainer
+    from forge.core.trainer._protocol import TrainerView
 
 __all__ = ["LearningRateMonitor"]
 
@@ -21,7 +21,7 @@ class LearningRateMonitor(Callback):
         self.every_n_steps = every_n_steps
         self.records: list[dict[str, float]] = []
 
-    def on_step_end(self, trainer: Trainer, loss: torch.Tensor) -> None:
+    def on_step_end(self, trainer: TrainerView, loss: torch.Tensor) -> None:
         """Record the learning rates (reading Python floats: no device synchronization)."""
         n = self.every_n_steps or trainer.config.log_every_n_steps
         if trainer.global_step % n or trainer.optimizer is None:

@@ -6,17 +6,17 @@ and ``top_ops.json`` (the top operators by self time, with call counts and memor
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from forge.core._atomic import write_file, write_json, write_text
 from forge.core.trainer.config import ProfilerConfig
 from forge.core.trainer.events import Callback
 
 if TYPE_CHECKING:
     import torch
 
-    from forge.core.trainer.trainer import Trainer
+    from forge.core.trainer._protocol import TrainerView
 
 __all__ = ["ProfilerCallback", "build_profiler"]
 
@@ -35,7 +35,7 @@ class ProfilerCallback(Callback):
         self._prof: Any = None
         self.written: list[Path] = []
 
-    def on_train_start(self, trainer: Trainer) -> None:
+    def on_train_start(self, trainer: TrainerView) -> None:
         """Start the profiler with its schedule."""
         import torch.profiler as tp
 
@@ -54,12 +54,12 @@ class ProfilerCallback(Callback):
         )
         self._prof.start()
 
-    def on_step_end(self, trainer: Trainer, loss: torch.Tensor) -> None:
+    def on_step_end(self, trainer: TrainerView, loss: torch.Tensor) -> None:
         """Advance the profiler's schedule by one step."""
         if self._prof is not None:
             self._prof.step()
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: TrainerView) -> None:
         """Stop (flushing a window cut short by the end of training)."""
         if self._prof is not None:
             prof, self._prof = self._prof, None
@@ -68,13 +68,11 @@ class ProfilerCallback(Callback):
                 self._write(prof)
 
     def _write(self, prof: Any) -> None:
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        trace = self.output_dir / "trace.json"
-        prof.export_chrome_trace(str(trace))
+        trace = write_file(self.output_dir / "trace.json", lambda tmp: prof.export_chrome_trace(str(tmp)))
         sort_by = "self_cuda_time_total" if self._device == "cuda" else "self_cpu_time_total"
         averages = prof.key_averages()
         table = averages.table(sort_by=sort_by, row_limit=self.config.top_k)
-        (self.output_dir / "top_ops.txt").write_text(table + "\n", encoding="utf-8")
+        write_text(self.output_dir / "top_ops.txt", table + "\n")
         rows = sorted(averages, key=lambda e: getattr(e, sort_by, 0.0), reverse=True)
         top = [
             {
@@ -88,9 +86,7 @@ class ProfilerCallback(Callback):
             }
             for e in rows[: self.config.top_k]
         ]
-        (self.output_dir / "top_ops.json").write_text(
-            json.dumps({"sort_by": sort_by, "ops": top}, indent=2) + "\n", encoding="utf-8"
-        )
+        write_json(self.output_dir / "top_ops.json", {"sort_by": sort_by, "ops": top})
         self.written = [trace, self.output_dir / "top_ops.txt", self.output_dir / "top_ops.json"]
 
 

@@ -1,0 +1,202 @@
+"""Running a recipe: ``forge train`` is recipe -> resolved configs -> registry -> trainer -> run directory.
+
+A :class:`~forge.core.recipe.Recipe` is resolved once to its config objects
+(:class:`~forge.core.recipe.ResolvedRecipe`); every component, the trainer and its callbacks are
+built from those objects through the registry; the run directory's ``config.json``/``config.toml``
+are the same objects unstructured. This module writes ``config.*``, ``environment.json``,
+``lineage.json`` and ``metrics.json``; the trainer writes ``log.jsonl`` and the checkpoints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from forge.core.config import apply_overrides
+from forge.core.errors import CheckpointError, ForgeError
+from forge.core.recipe import Recipe, ResolvedRecipe, load_recipe
+from forge.core.run import RunDir, Which, find_checkpoint
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from forge.core.trainer.trainer import FitResult
+
+__all__ = ["RunResult", "build_loaders", "load_model", "resume_run", "run_recipe"]
+
+
+@attrs.frozen
+class RunResult:
+    """What :func:`run_recipe` returns.
+
+    Attributes:
+        run_dir: The run directory.
+        fit: The trainer's result.
+        metrics: Final metrics (validation and, when there is a test split, test).
+    """
+
+    run_dir: Path
+    fit: FitResult
+    metrics: dict[str, float]
+
+
+def run_recipe(
+    path_or_name: str | os.PathLike[str],
+    overrides: Iterable[str] = (),
+    *,
+    run_dir: str | os.PathLike[str] | None = None,
+    runs_root: str | os.PathLike[str] = "runs",
+) -> RunResult:
+    """Train what a recipe describes and write a run directory.
+
+    Args:
+        path_or_name: A recipe file or a registered recipe name.
+        overrides: ``"trainer.max_epochs=2"``-style overrides.
+        run_dir: The run directory (default: a fresh one under ``runs_root``).
+        runs_root: Parent of generated run directories.
+
+    Returns:
+        A :class:`RunResult`.
+
+    Raises:
+        ConfigError: the recipe is invalid (key path named).
+        ForgeError: building or training failed.
+
+    Example::
+
+        result = run_recipe("core/mlp", ["trainer.max_epochs=2"], run_dir="runs/mlp")
+    """
+    recipe = load_recipe(path_or_name, overrides)
+    run = RunDir.create(run_dir, root=runs_root, name=recipe.name)
+    return _execute(recipe, run, resume=False)
+
+
+def resume_run(run_dir: str | os.PathLike[str], overrides: Iterable[str] = ()) -> RunResult:
+    """Continue a run from its newest good checkpoint, with its saved resolved recipe.
+
+    Args:
+        run_dir: The run directory to continue.
+        overrides: Overrides applied to the saved recipe (e.g. ``trainer.max_epochs=20`` to extend).
+
+    Raises:
+        CheckpointError: the run has no config or no loadable checkpoint.
+    """
+    run = RunDir(run_dir)
+    return _execute(saved_recipe(run, overrides), run, resume=True)
+
+
+def saved_recipe(run: RunDir, overrides: Iterable[str] = ()) -> Recipe:
+    """The resolved recipe a run directory saved, with ``overrides`` applied.
+
+    Raises:
+        CheckpointError: the directory has no ``config.json``.
+        ConfigError: an override is invalid.
+    """
+    data = apply_overrides(run.read_config(), list(overrides))
+    return Recipe.from_dict(data, source=str(run.path / "config.json"))
+
+
+def build_loaders(resolved: ResolvedRecipe, splits: Any) -> tuple[Any, Any, Any]:
+    """Build train/val/test loaders for ``splits`` with the recipe's loader config and seed.
+
+    The val and test loaders neither shuffle nor drop the last batch; a missing split gives None.
+    """
+    from forge.core.data.loader import build_loader
+
+    cfg, seed = resolved.loader, resolved.recipe.seed
+    train = build_loader(splits.train, cfg, seed=seed)
+    eval_cfg = attrs.evolve(cfg, shuffle=False, drop_last=False)
+    val = build_loader(splits.val, eval_cfg, seed=seed) if splits.val is not None else None
+    test = build_loader(splits.test, eval_cfg, seed=seed) if splits.test is not None else None
+    return train, val, test
+
+
+def _execute(recipe: Recipe, run: RunDir, *, resume: bool) -> RunResult:
+    from forge.core.registry import registry
+    from forge.core.reproducibility import seed_everything
+
+    # The dataset is built first: the other sections are resolved once num_classes is known.
+    data = recipe.data.resolve()
+    seed_everything(recipe.seed)
+    splits = data.build()
+    if splits.train is None:
+        raise ForgeError(f"{recipe.source}: data: dataset {recipe.data.name} has no train split")
+    resolved = recipe.with_num_classes(splits.info.num_classes).resolve(data=data)
+    config = resolved.to_dict()
+    if not resume:
+        run.write_config(config)
+    env = run.write_environment()
+    run.write_lineage(dataset=splits.lineage(), config=config, environment=env)
+    seed_everything(recipe.seed)
+    model = resolved.model.build()
+    loss = resolved.loss.build()
+    metrics = {m.ref.name.rsplit(".", 1)[-1]: m.build() for m in resolved.metrics}
+    optimizer = resolved.optimizer.build()
+    scheduler = resolved.scheduler.build() if resolved.scheduler is not None else None
+    train, val, test = build_loaders(resolved, splits)
+    if resolved.batch_transform is not None:
+        from forge.core.data.loader import BatchTransformLoader
+
+        train = BatchTransformLoader(train, resolved.batch_transform.build(), seed=recipe.seed)
+    callbacks = [c.build() for c in resolved.callbacks]
+    trainer = registry.builder("trainer", recipe.trainer_name)(recipe.trainer, callbacks=callbacks, run_dir=run)
+    try:
+        fit = trainer.fit(
+            model,
+            train,
+            loss_fn=loss,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            val_loader=val,
+            metrics=metrics,
+            resume_from=run.path if resume else None,
+        )
+        final = dict(fit.metrics)
+        if test is not None:
+            final.update({k.replace("val/", "test/", 1): v for k, v in trainer.validate(test).items()})
+        run.write_metrics({"step": fit.global_step, "epoch": fit.epoch, "stop_reason": fit.stop_reason, **final})
+    finally:
+        run.close()
+    return RunResult(run_dir=run.path, fit=fit, metrics=final)
+
+
+def load_model(run_dir: str | os.PathLike[str], which: Which = "best", *, ema: bool | None = None) -> nn.Module:
+    """Rebuild a run's model from its saved recipe and load its best or last weights.
+
+    Args:
+        run_dir: The run directory.
+        which: "best" or "last" checkpoint.
+        ema: Load the EMA weights (when kept); None follows the run's ``trainer.eval_with_ema``.
+
+    Returns:
+        The model in eval mode, on CPU.
+
+    Raises:
+        CheckpointError: no loadable checkpoint, or EMA weights asked for but not kept.
+    """
+    run = RunDir(run_dir)
+    recipe = saved_recipe(run)
+    model: nn.Module = recipe.model.resolve().build()
+    return load_weights(model, run.path, which, ema=recipe.trainer.eval_with_ema if ema is None else ema)
+
+
+def load_weights(model: nn.Module, run_dir: str | os.PathLike[str], which: Which, *, ema: bool) -> nn.Module:
+    """Load a run's best or last weights (the EMA weights when ``ema``) into ``model``, put in eval mode.
+
+    Raises:
+        CheckpointError: no loadable checkpoint, or EMA weights asked for but not kept.
+    """
+    ckpt = find_checkpoint(run_dir, which)
+    state = ckpt.groups["model"]
+    if ema:
+        saved = ckpt.groups.get("callbacks", {}).get("ema")
+        if saved is None:
+            raise CheckpointError(f"{ckpt.path}: EMA weights requested but the run kept no EMA")
+        state = {**state, **{k.removeprefix("buffer:"): v for k, v in saved["weights"].items()}}
+    model.load_state_dict(state)
+    model.eval()
+    return model
