@@ -46,17 +46,17 @@ import attrs
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
-from forge.core.data.cache import CachedDataset, DiskCache
-from forge.core.data.compose import Compose, Transform
-from forge.core.data.configs import (
+from forge.core.data._cache import CachedDataset, DiskCache
+from forge.core.data._compose import Compose, Transform
+from forge.core.data._configs import (
     LoaderConfig,
     NormalizeConfig,
     RandomCropConfig,
     RandomHorizontalFlipConfig,
 )
-from forge.core.data.loader import build_loader, resolve_settings
-from forge.core.data.streaming import JsonlStream, write_jsonl_shards
-from forge.core.data.tensor_transforms import Normalize, RandomCrop, RandomHorizontalFlip
+from forge.core.data._loader import build_loader, resolve_settings
+from forge.core.data._streaming import JsonlStream, write_jsonl_shards
+from forge.core.data._tensor_transforms import Normalize, RandomCrop, RandomHorizontalFlip
 
 BATCH = 64
 SEQ = 64

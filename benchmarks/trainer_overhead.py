@@ -86,8 +86,8 @@ class _LoopClock:
 
 
 def forge_loop(batches: list[Any], dev: str) -> dict[str, float]:
-    from forge.core.trainer.config import TrainerConfig
-    from forge.core.trainer.trainer import Trainer
+    from forge.core.trainer._config import TrainerConfig
+    from forge.core.trainer._trainer import Trainer
 
     clock = _LoopClock(dev)
     # Defaults, except: one epoch, no validation split to run, no progress bar.

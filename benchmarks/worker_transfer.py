@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from forge.core.data.transfer import InlineCollate
+from forge.core.data._transfer import InlineCollate
 
 BATCH = 64
 

@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from forge.core.checkpoint import (
+from forge.core._checkpoint import (
     CheckpointManager,
     flatten_state,
     load_checkpoint,
@@ -29,8 +29,8 @@ from forge.core.checkpoint import (
     unflatten_state,
     verify_checkpoint,
 )
+from forge.core._reproducibility import capture_rng_state
 from forge.core.errors import CheckpointError
-from forge.core.reproducibility import capture_rng_state
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -274,8 +274,8 @@ _CHILD = textwrap.dedent(
     import os, sys, time
     sys.path.insert(0, {src!r})
     import torch
-    from forge.core import checkpoint
-    from forge.core.checkpoint import CheckpointManager
+    from forge.core import _checkpoint as checkpoint
+    from forge.core._checkpoint import CheckpointManager
 
     root, mode, marker = sys.argv[1], sys.argv[2], sys.argv[3]
     manager = CheckpointManager(root, keep_last=2)

@@ -16,14 +16,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from forge.core import __version__
+from forge.core._registry import Registry
 from forge.core.cli import cli
 from forge.core.errors import ConfigError, PluginError, RegistryError
-from forge.core.registry import Registry
 
 FIXTURES = Path(__file__).parent / "fixtures"
-# `forge.core.registry` the attribute is the global Registry (`from forge.core import registry`);
+# `forge.core._registry` the attribute is the global Registry (`from forge.core import registry`);
 # the module it lives in is only reachable through the import system.
-registry_module = importlib.import_module("forge.core.registry")
+registry_module = importlib.import_module("forge.core._registry")
 
 
 pytestmark = pytest.mark.usefixtures("fixture_plugins")

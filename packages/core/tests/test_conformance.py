@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forge.core.registry import ComponentSpec
+from forge.core._registry import ComponentSpec
 from forge.core.testing import check_component, components_of
 
 

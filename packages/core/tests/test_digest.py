@@ -9,10 +9,10 @@ import pytest
 
 from forge.core._deprecated import ForgeDeprecationWarning
 from forge.core._digest import canonical_json, digest
+from forge.core._run import config_hash
 from forge.core.data import digest as public_digest
-from forge.core.data.cache import cache_key
+from forge.core.data._cache import cache_key
 from forge.core.errors import DataError
-from forge.core.run import config_hash
 
 
 def test_digest_ignores_key_order_and_refuses_what_json_cannot_hold() -> None:

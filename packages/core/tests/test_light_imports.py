@@ -29,7 +29,7 @@ for args in (["plugins"], ["list", "models"], ["list", "losses", "--json"], ["in
     except SystemExit as exc:
         if exc.code:
             raise
-from forge.core.registry import registry
+from forge.core._registry import registry
 
 specs = registry.list()
 print("PROBE " + json.dumps({

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from forge.core import logging as flog
+from forge.core import _logging as flog
 
 
 @pytest.fixture(autouse=True)

@@ -16,16 +16,16 @@ from hypothesis import strategies as st
 
 from forge.core.config import structure
 from forge.core.errors import ConfigError
-from forge.core.losses import functional as LF
-from forge.core.losses.catalog import register_losses
-from forge.core.losses.configs import (
+from forge.core.losses import _functional as LF
+from forge.core.losses._catalog import register_losses
+from forge.core.losses._configs import (
     CrossEntropyConfig,
     DistillationConfig,
     FocalLossConfig,
     HuberConfig,
     WeightedCrossEntropyConfig,
 )
-from forge.core.losses.modules import (
+from forge.core.losses._modules import (
     BCEWithLogitsLoss,
     DistillationLoss,
     build_cross_entropy,
@@ -209,5 +209,5 @@ def test_catalog_registers_every_loss_without_torch() -> None:
         "huber",
         "distillation",
     ]
-    code = "import sys, forge.core.losses.catalog, forge.core.losses.configs; assert 'torch' not in sys.modules"
+    code = "import sys, forge.core.losses._catalog, forge.core.losses._configs; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

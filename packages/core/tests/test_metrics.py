@@ -22,9 +22,9 @@ from sklearn.metrics import (
 
 from forge.core.config import structure
 from forge.core.errors import ConfigError
-from forge.core.metrics import builders as B
-from forge.core.metrics.catalog import register_metrics
-from forge.core.metrics.configs import (
+from forge.core.metrics import _builders as B
+from forge.core.metrics._catalog import register_metrics
+from forge.core.metrics._configs import (
     AccuracyConfig,
     AUROCConfig,
     AveragePrecisionConfig,
@@ -123,7 +123,7 @@ def test_catalog_names_and_light_import() -> None:
     names: list[str] = []
     register_metrics(lambda name, **kw: names.append(name))
     assert names == ["accuracy", "f1", "auroc", "average_precision", "calibration_error", "mse", "mae", "perplexity"]
-    code = "import sys, forge.core.metrics.catalog, forge.core.metrics.configs; assert 'torch' not in sys.modules"
+    code = "import sys, forge.core.metrics._catalog, forge.core.metrics._configs; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -131,8 +131,8 @@ _DIST_CHILD = """
 import sys
 sys.path.insert(0, {src!r})
 import torch, torch.distributed as dist
-from forge.core.metrics.builders import build_accuracy
-from forge.core.metrics.configs import AccuracyConfig
+from forge.core.metrics._builders import build_accuracy
+from forge.core.metrics._configs import AccuracyConfig
 rank, port = int(sys.argv[1]), sys.argv[2]
 dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{{port}}", rank=rank, world_size=2)
 metric = build_accuracy(AccuracyConfig(task="binary"))

@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from forge.core.checkpoint import flatten_state, unflatten_state
+from forge.core._checkpoint import flatten_state, unflatten_state
 from forge.core.config import structure
 from forge.core.errors import ConfigError
 from forge.core.optim import (
@@ -37,8 +37,8 @@ from forge.core.optim import (
     build_warmup_cosine,
     parameter_groups,
 )
-from forge.core.optim.catalog import register_optimizers, register_schedulers
-from forge.core.optim.configs import (
+from forge.core.optim._catalog import register_optimizers, register_schedulers
+from forge.core.optim._configs import (
     AdamWConfig,
     LambConfig,
     OneCycleConfig,
@@ -358,7 +358,7 @@ def test_catalog_names_resolve_to_real_builders_and_configs() -> None:
 
 def test_catalog_and_configs_do_not_import_torch() -> None:
     code = (
-        "import sys; import forge.core.optim.catalog, forge.core.optim.configs, forge.core.optim; "
+        "import sys; import forge.core.optim._catalog, forge.core.optim._configs, forge.core.optim; "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -373,7 +373,7 @@ def test_warmup_cosine_value_is_a_closed_form() -> None:
 
 
 def test_build_warmup_builds_the_wrapped_scheduler_through_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    from forge.core.registry import registry
+    from forge.core._registry import registry
 
     calls: list[tuple[str, str, dict[str, Any]]] = []
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from forge.core import logging as flog
+from forge.core import _logging as flog
+from forge.core._plugins import SUPPORTED_PLUGIN_APIS, PluginSettings
+from forge.core._registry import Registry
 from forge.core.errors import PluginError
-from forge.core.plugins import SUPPORTED_PLUGIN_APIS, PluginSettings
-from forge.core.registry import Registry
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -249,10 +249,10 @@ def test_plugin_info_json_is_serialisable() -> None:
 def test_typed_hook_facade_calls_one_plugin_or_all() -> None:
     from importlib import metadata as md
 
-    from forge.core.plugins import ForgeHooks
-    from forge.core.registry import Registry as _Registry
+    from forge.core._plugins import ForgeHooks
+    from forge.core._registry import Registry as _Registry
 
-    eps = [md.EntryPoint(name="core", value="forge.core.plugin", group="forge.plugins")]
+    eps = [md.EntryPoint(name="core", value="forge.core._plugin", group="forge.plugins")]
     pm = _Registry(entry_points=eps).plugin_manager()
     names: list[str] = []
 
@@ -271,7 +271,7 @@ def test_typed_hook_facade_calls_one_plugin_or_all() -> None:
 
 def test_per_kind_facade_methods_are_deprecated_aliases_of_register_kind() -> None:
     from forge.core._deprecated import ForgeDeprecationWarning
-    from forge.core.plugins import ForgeHooks
+    from forge.core._plugins import ForgeHooks
 
     pm = Registry(entry_points=[ep("good", "forge_fixture_good")]).plugin_manager()
     names: list[str] = []
@@ -288,7 +288,8 @@ def test_hookspecs_are_generated_from_the_kinds_with_their_docs() -> None:
 
     import pluggy
 
-    from forge.core import hookspecs, plugin
+    from forge.core import _plugin as plugin
+    from forge.core import hookspecs
     from forge.core.hookspecs import KINDS, Register
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -314,7 +315,7 @@ def test_the_plugin_guide_lists_every_hook() -> None:
 
 
 def test_record_failure_marks_unregisters_and_obeys_strict() -> None:
-    from forge.core.plugins import PluginInfo, record_failure
+    from forge.core._plugins import PluginInfo, record_failure
 
     reg = registry_of(ep("good", "forge_fixture_good"))
     pm = reg.plugin_manager()
@@ -351,7 +352,7 @@ def command_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[met
 
 
 def test_collect_commands_isolates_each_plugin(command_plugins: list[metadata.EntryPoint]) -> None:
-    from forge.core.plugins import collect_commands
+    from forge.core._plugins import collect_commands
 
     reg = registry_of(*command_plugins)
     commands = collect_commands(reg.plugin_manager(), reg.plugins, reg.settings)

@@ -12,26 +12,26 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import forge.core.registry  # noqa: F401  # loaded so it can be patched below
+import forge.core._registry  # noqa: F401  # loaded so it can be patched below
+from forge.core import _recipe as recipe_module
+from forge.core import _run as run_module
 from forge.core import _runner
-from forge.core import recipe as recipe_module
-from forge.core import run as run_module
 from forge.core._deprecated import ForgeDeprecationWarning
+from forge.core._recipe import Recipe, load_recipe
+from forge.core._registry import Registry
+from forge.core._run import RunDir
 from forge.core._runner import load_model, resume_run, run_recipe
 from forge.core.errors import ConfigError, RegistryError
 from forge.core.evaluator import ConfidenceInterval, evaluate_run, wilson_interval
-from forge.core.recipe import Recipe, load_recipe
-from forge.core.registry import Registry
-from forge.core.run import RunDir
 
 SMALL = ["data.num_samples=256", "trainer.max_epochs=2", "trainer.log_every_n_steps=2"]
 
 
 @pytest.fixture(autouse=True)
 def core_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Registry]:
-    ep = metadata.EntryPoint(name="core", value="forge.core.plugin", group="forge.plugins")
+    ep = metadata.EntryPoint(name="core", value="forge.core._plugin", group="forge.plugins")
     reg = Registry(entry_points=[ep])
-    monkeypatch.setattr(sys.modules["forge.core.registry"], "registry", reg)
+    monkeypatch.setattr(sys.modules["forge.core._registry"], "registry", reg)
     yield reg
 
 
@@ -95,7 +95,7 @@ def test_train_writes_a_complete_run_dir_then_resume_and_eval(tmp_path: Path) ->
 
 
 def test_cli_train_and_eval(tmp_path: Path) -> None:
-    from forge.core.cli.train import eval_command, train_command
+    from forge.core.cli._train import eval_command, train_command
 
     runner = CliRunner()
     out = runner.invoke(train_command, ["core/mlp", *SMALL, "--run-dir", str(tmp_path / "r")], catch_exceptions=False)

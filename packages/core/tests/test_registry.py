@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from forge.core._plugins import PluginSettings
+from forge.core._registry import KINDS, ComponentSpec, Registry, normalize_kind
 from forge.core.errors import ConfigError, PluginError, RegistryError
-from forge.core.plugins import PluginSettings
-from forge.core.registry import KINDS, ComponentSpec, Registry, normalize_kind
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

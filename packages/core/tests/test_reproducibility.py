@@ -15,9 +15,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from forge.core.checkpoint import load_checkpoint, save_checkpoint
-from forge.core.errors import CheckpointError
-from forge.core.reproducibility import (
+from forge.core._checkpoint import load_checkpoint, save_checkpoint
+from forge.core._reproducibility import (
     capture_environment,
     capture_rng_state,
     configure_determinism,
@@ -25,6 +24,7 @@ from forge.core.reproducibility import (
     seed_everything,
     seed_worker,
 )
+from forge.core.errors import CheckpointError
 
 
 def draw() -> tuple[float, float, float, float]:

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from forge.core._run import RunDir, config_hash, find_checkpoint
 from forge.core.errors import CheckpointError
-from forge.core.run import RunDir, config_hash, find_checkpoint
-from forge.core.trainer.config import CheckpointConfig, EMAConfig, TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core.trainer._config import CheckpointConfig, EMAConfig, TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 
 def _train(run_dir: Path) -> nn.Module:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from forge.core.data.compose import from_config
+from forge.core.data._compose import from_config
 from forge.core.errors import DataError
 from forge.graph.data import Graph
 from forge.graph.datasets import KarateClubConfig, build_karate_club

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from forge.core.config import structure, unstructure
-from forge.core.data.compose import from_config
+from forge.core.data._compose import from_config
 from forge.core.errors import ConfigError, DataError
 from forge.nlp.tokenizers import ByteTokenizer, ByteTokenizerConfig
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from forge.core.registry import ComponentSpec, registry
+from forge.core._registry import ComponentSpec, registry
 from forge.core.testing import check_component, components_of
 
 
@@ -29,7 +29,7 @@ def test_built_tokenizer_uses_overrides() -> None:
 
 def test_listing_imports_no_torch() -> None:
     code = (
-        "import sys; from forge.core.registry import registry; "
+        "import sys; from forge.core._registry import registry; "
         "assert any(s.provider == 'nlp' for s in registry.list()); "
         "import forge.nlp; assert 'torch' not in sys.modules, 'torch imported'"
     )

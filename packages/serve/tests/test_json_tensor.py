@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forge.core.data.compose import from_config
+from forge.core.data._compose import from_config
 from forge.core.errors import ConfigError, SchemaError
 from forge.serve.payloads import DTYPES, JsonTensorCodec
 

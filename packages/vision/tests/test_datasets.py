@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from forge.core.data.schema import validate_batch
-from forge.core.data.types import DatasetSplits
+from forge.core.data._schema import validate_batch
+from forge.core.data._types import DatasetSplits
 from forge.core.errors import DataError
 from forge.vision.datasets import (
     DigitsConfig,

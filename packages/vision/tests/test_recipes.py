@@ -57,7 +57,7 @@ def test_unknown_recipe_raises() -> None:
 
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipe_validates_against_the_registered_components(name: str) -> None:
-    from forge.core.recipe import load_recipe
+    from forge.core._recipe import load_recipe
 
     recipe = load_recipe(f"vision/{name}")
     recipe = recipe.with_num_classes(recipe.model.params.get("num_classes"))

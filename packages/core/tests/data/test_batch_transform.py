@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import TensorDataset
 
-from forge.core.data.configs import LoaderConfig
-from forge.core.data.loader import BatchTransformLoader, build_loader
+from forge.core.data._configs import LoaderConfig
+from forge.core.data._loader import BatchTransformLoader, build_loader
 
 
 def _noise(x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

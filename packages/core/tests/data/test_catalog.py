@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from forge.core.config import structure
-from forge.core.data.catalog import register_datasets, register_transforms
-from forge.core.data.compose import BUILTIN_TRANSFORMS, from_config
-from forge.core.data.types import DatasetSplits
+from forge.core.data._catalog import register_datasets, register_transforms
+from forge.core.data._compose import BUILTIN_TRANSFORMS, from_config
+from forge.core.data._types import DatasetSplits
 
 
 def collect(fn: Any) -> dict[str, dict[str, Any]]:
@@ -38,8 +38,8 @@ def resolve(ref: str) -> Any:
 
 def test_catalog_and_light_modules_do_not_import_torch() -> None:
     code = (
-        "import sys; import forge.core.data, forge.core.data.catalog, forge.core.data.configs;"
-        "import forge.core.data.compose, forge.core.data.pii, forge.core.data.text;"
+        "import sys; import forge.core.data, forge.core.data._catalog, forge.core.data._configs;"
+        "import forge.core.data._compose, forge.core.data._pii, forge.core.data._text;"
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -67,7 +67,7 @@ def test_transforms_build_from_defaults_and_match_builtins() -> None:
 def test_generated_datasets_build_and_validate(name: str, params: dict[str, Any]) -> None:
     import torch
 
-    from forge.core.data.schema import validate_batch
+    from forge.core.data._schema import validate_batch
 
     spec = collect(register_datasets)[name]
     splits = resolve(spec["builder"])(structure(params, resolve(spec["config"])))

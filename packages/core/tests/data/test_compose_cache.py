@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from forge.core.data.cache import CachedDataset, DiskCache, RamCache, cache_key, decode_sample, encode_sample
-from forge.core.data.compose import Compose, Transform, from_config
-from forge.core.data.configs import (
+from forge.core.data._cache import CachedDataset, DiskCache, RamCache, cache_key, decode_sample, encode_sample
+from forge.core.data._compose import Compose, Transform, from_config
+from forge.core.data._configs import (
     LoaderConfig,
     NormalizeConfig,
     NormalizeTextConfig,
@@ -20,10 +20,10 @@ from forge.core.data.configs import (
     RandomCropConfig,
     RandomHorizontalFlipConfig,
 )
-from forge.core.data.loader import build_loader
-from forge.core.data.pii import PIIScrubber
-from forge.core.data.tensor_transforms import Normalize, RandomCrop, RandomHorizontalFlip
-from forge.core.data.text import NormalizeText
+from forge.core.data._loader import build_loader
+from forge.core.data._pii import PIIScrubber
+from forge.core.data._tensor_transforms import Normalize, RandomCrop, RandomHorizontalFlip
+from forge.core.data._text import NormalizeText
 from forge.core.errors import ConfigError, DataError, RegistryError
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from forge.core.data.fingerprint import fingerprint_dataset, fingerprint_files, fingerprint_samples
+from forge.core.data._fingerprint import fingerprint_dataset, fingerprint_files, fingerprint_samples
 from forge.core.errors import DataError
 
 
@@ -58,7 +58,7 @@ def test_map_dataset_hash_includes_length() -> None:
 
 def test_deterministic_across_processes() -> None:
     code = (
-        "import torch; from forge.core.data.fingerprint import fingerprint_samples;"
+        "import torch; from forge.core.data._fingerprint import fingerprint_samples;"
         "print(fingerprint_samples([{'x': torch.ones(3, dtype=torch.bfloat16), 'y': 'é'}]))"
     )
     outputs = {

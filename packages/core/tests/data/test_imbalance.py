@@ -9,7 +9,7 @@ import pytest
 import torch
 from imblearn.over_sampling import SMOTE as ImbSMOTE
 
-from forge.core.data.imbalance import OverSampler, UnderSampler, class_counts, class_weights, smote
+from forge.core.data._imbalance import OverSampler, UnderSampler, class_counts, class_weights, smote
 from forge.core.errors import DataError
 
 LABELS = [0] * 90 + [1] * 9 + [2] * 1

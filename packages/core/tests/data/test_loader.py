@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from forge.core.data.configs import LoaderConfig
-from forge.core.data.loader import build_loader, resolve_settings
-from forge.core.data.seeding import BatchSeededDataset, BatchStart, WorkerSeeder, derive_seed
-from forge.core.data.sharding import ResumableSampler
+from forge.core.data._configs import LoaderConfig
+from forge.core.data._loader import build_loader, resolve_settings
+from forge.core.data._seeding import BatchSeededDataset, BatchStart, WorkerSeeder, derive_seed
+from forge.core.data._sharding import ResumableSampler
 from forge.core.errors import ConfigError, DataError
 
 
@@ -44,13 +44,13 @@ class RandomDraws(Dataset[Any]):
 
 
 def test_defaults_are_tuned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("forge.core.data.loader._cpu_count", lambda: 16)
+    monkeypatch.setattr("forge.core.data._loader._cpu_count", lambda: 16)
     settings = resolve_settings(LoaderConfig(), iterable=False)
     assert settings["num_workers"] == 4
     assert settings["prefetch_factor"] == 2 and settings["persistent_workers"] is True
     assert settings["pin_memory"] == torch.cuda.is_available()
     assert resolve_settings(LoaderConfig(), iterable=True)["persistent_workers"] is False
-    monkeypatch.setattr("forge.core.data.loader._cpu_count", lambda: 2)
+    monkeypatch.setattr("forge.core.data._loader._cpu_count", lambda: 2)
     assert resolve_settings(LoaderConfig(), iterable=False)["num_workers"] == 2
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forge.core.data.pii import PIIScrubber, find_pii, luhn_valid, restore, scrub, scrub_with_matches
+from forge.core.data._pii import PIIScrubber, find_pii, luhn_valid, restore, scrub, scrub_with_matches
 from forge.core.errors import ConfigError
 
 CASES = [
@@ -29,7 +29,7 @@ CASES = [
         "not ips: 999.1.1.1, 1.2.3.4.5, 01.2.3.4, 12:30:45, a::b, 00:1a:2b:3c:4d:5e",
         "not ips: 999.1.1.1, 1.2.3.4.5, 01.2.3.4, 12:30:45, a::b, 00:1a:2b:3c:4d:5e",
     ),
-    # version strings: decision documented in forge.core.data.pii
+    # version strings: decision documented in forge.core.data._pii
     ("release v1.2.3.4 vs version 1.2.3.4", "release v1.2.3.4 vs version <IP>"),
     # cards: Luhn-valid only, grouped as printed
     ("visa 4111 1111 1111 1111, amex 3782-822463-10005, raw 5500000000000004", "visa <CARD>, amex <CARD>, raw <CARD>"),

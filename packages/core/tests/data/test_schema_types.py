@@ -8,8 +8,8 @@ import warnings
 import pytest
 import torch
 
-from forge.core.data.schema import Schema, SchemaWarning, TensorSpec, check_batch, validate_batch, validate_sample
-from forge.core.data.types import DatasetInfo, DatasetSplits
+from forge.core.data._schema import Schema, SchemaWarning, TensorSpec, check_batch, validate_batch, validate_sample
+from forge.core.data._types import DatasetInfo, DatasetSplits
 from forge.core.errors import DataError, SchemaError
 
 SCHEMA = Schema(

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from forge.core.data.configs import LoaderConfig
-from forge.core.data.loader import build_loader
-from forge.core.data.sharding import shuffle_buffer, worker_consumed
-from forge.core.data.streaming import JsonlStream
+from forge.core.data._configs import LoaderConfig
+from forge.core.data._loader import build_loader
+from forge.core.data._sharding import shuffle_buffer, worker_consumed
+from forge.core.data._streaming import JsonlStream
 
 SHARD_SIZES = (7, 0, 13, 2, 5)  # uneven, one empty
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from forge.core.data.configs import JsonlTextConfig
-from forge.core.data.streaming import (
+from forge.core.data._configs import JsonlTextConfig
+from forge.core.data._streaming import (
     CsvStream,
     JsonlStream,
     SafetensorsShardStream,
@@ -121,7 +121,7 @@ def test_jsonl_text_builder_scrubs_and_records_lineage(tmp_path: Path) -> None:
 
 
 def test_jsonl_skips_bom_and_blank_lines_and_reads_a_last_line_without_newline(tmp_path: Path) -> None:
-    from forge.core.data.streaming import JsonlStream
+    from forge.core.data._streaming import JsonlStream
 
     path = tmp_path / "edge.jsonl"
     path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n  \n{"a": 2}\n{"a": 3}')

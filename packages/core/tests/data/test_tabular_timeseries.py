@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from forge.core.data.configs import SineWaveConfig, TabularConfig
-from forge.core.data.tabular import TabularDataset, TabularPreprocessor, build_tabular, read_table
-from forge.core.data.timeseries import WindowDataset, build_sine_wave, time_split, window_splits
+from forge.core.data._configs import SineWaveConfig, TabularConfig
+from forge.core.data._tabular import TabularDataset, TabularPreprocessor, build_tabular, read_table
+from forge.core.data._timeseries import WindowDataset, build_sine_wave, time_split, window_splits
 from forge.core.errors import DataError
 
 

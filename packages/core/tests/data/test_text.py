@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forge.core.data.text import NormalizeText, decode_utf8, iter_lines, normalize_text, read_text
+from forge.core.data._text import NormalizeText, decode_utf8, iter_lines, normalize_text, read_text
 from forge.core.errors import ConfigError, DataError
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=50)  # any scalar value but surrogates

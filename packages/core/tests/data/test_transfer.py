@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch.utils.data import Dataset, default_collate
 
-import forge.core.data.transfer as transfer
-from forge.core.data.configs import LoaderConfig
-from forge.core.data.loader import build_loader
-from forge.core.data.transfer import InlineCollate
+import forge.core.data._transfer as transfer
+from forge.core.data._configs import LoaderConfig
+from forge.core.data._loader import build_loader
+from forge.core.data._transfer import InlineCollate
 
 Pair = namedtuple("Pair", ["x", "y"])
 

@@ -14,13 +14,13 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from forge.core.checkpoint import flatten_state
-from forge.core.data.configs import LoaderConfig
-from forge.core.data.loader import build_loader
-from forge.core.optim.configs import WarmupCosineConfig
-from forge.core.optim.schedulers import build_warmup_cosine
-from forge.core.trainer.config import CheckpointConfig, EMAConfig, TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core._checkpoint import flatten_state
+from forge.core.data._configs import LoaderConfig
+from forge.core.data._loader import build_loader
+from forge.core.optim._configs import WarmupCosineConfig
+from forge.core.optim._schedulers import build_warmup_cosine
+from forge.core.trainer._config import CheckpointConfig, EMAConfig, TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 
 class Jittered(torch.utils.data.TensorDataset):

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from forge.core.trainer.config import TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core.trainer._config import TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 from .conftest import make_model
 

@@ -12,6 +12,9 @@ import torch
 from torch import nn
 
 import forge.core.trainer.callbacks as callbacks_package
+from forge.core.trainer._config import CheckpointConfig, EarlyStoppingConfig, EMAConfig, ProfilerConfig, TrainerConfig
+from forge.core.trainer._events import HOOK_NAMES, CallbackManager, callback_hook
+from forge.core.trainer._trainer import Trainer
 from forge.core.trainer.callbacks import (
     CheckpointCallback,
     EarlyStopping,
@@ -20,9 +23,6 @@ from forge.core.trainer.callbacks import (
     ProgressCallback,
     default_callbacks,
 )
-from forge.core.trainer.config import CheckpointConfig, EarlyStoppingConfig, EMAConfig, ProfilerConfig, TrainerConfig
-from forge.core.trainer.events import HOOK_NAMES, CallbackManager, callback_hook
-from forge.core.trainer.trainer import Trainer
 
 from .conftest import make_batches, make_model, sgd
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from forge.core.trainer.config import TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core.trainer._config import TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 
 class _SeesLayout(nn.Module):

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from forge.core.checkpoint import CheckpointManager, load_checkpoint
+from forge.core._checkpoint import CheckpointManager, load_checkpoint
 from forge.core.errors import CheckpointError
 from forge.core.trainer._checkpointing import make_manager
-from forge.core.trainer.config import CheckpointConfig, TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core.trainer._config import CheckpointConfig, TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 from .conftest import make_batches, make_model, sgd
 

@@ -10,8 +10,8 @@ from typing import Literal
 import pytest
 import torch
 
-from forge.core.trainer.config import TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core.trainer._config import TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 from .conftest import make_batches, make_model, sgd
 

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from forge.core.errors import ConfigError
+from forge.core.trainer._config import EarlyStoppingConfig, TrainerConfig
+from forge.core.trainer._trainer import Trainer
 from forge.core.trainer.callbacks import EarlyStopping
-from forge.core.trainer.config import EarlyStoppingConfig, TrainerConfig
-from forge.core.trainer.trainer import Trainer
 
 from .conftest import make_batches, make_model, sgd
 

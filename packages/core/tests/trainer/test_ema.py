@@ -10,9 +10,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from forge.core.trainer._config import EMAConfig, TrainerConfig
+from forge.core.trainer._trainer import Trainer
 from forge.core.trainer.callbacks import EMACallback
-from forge.core.trainer.config import EMAConfig, TrainerConfig
-from forge.core.trainer.trainer import Trainer
 
 from .conftest import make_batches, make_model, sgd
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from forge.core.errors import ConfigError
-from forge.core.trainer.finders import find_batch_size, find_lr
+from forge.core.trainer._finders import find_batch_size, find_lr
 
 from .conftest import make_batches, make_model
 

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from forge.core.errors import ConfigError
-from forge.core.trainer.config import TrainerConfig
-from forge.core.trainer.trainer import NonFiniteError, Trainer
+from forge.core.trainer._config import TrainerConfig
+from forge.core.trainer._trainer import NonFiniteError, Trainer
 
 from .conftest import make_batches, make_model, sgd
 

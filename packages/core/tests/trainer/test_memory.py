@@ -8,8 +8,8 @@ from pathlib import Path
 import psutil
 from torch import nn
 
-from forge.core.trainer.config import CheckpointConfig, EMAConfig, TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core.trainer._config import CheckpointConfig, EMAConfig, TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 from .conftest import make_batches, make_model, sgd
 

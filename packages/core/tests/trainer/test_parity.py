@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from forge.core.reproducibility import configure_determinism, seed_everything
-from forge.core.trainer.config import TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core._reproducibility import configure_determinism, seed_everything
+from forge.core.trainer._config import TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 from .conftest import make_batches, make_model
 

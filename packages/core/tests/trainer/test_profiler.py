@@ -7,8 +7,8 @@ from pathlib import Path
 
 from torch import nn
 
-from forge.core.trainer.config import ProfilerConfig, TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core.trainer._config import ProfilerConfig, TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 from .conftest import make_batches, make_model, sgd
 

@@ -10,10 +10,10 @@ import pytest
 from torch import nn
 
 from forge.core._deprecated import ForgeDeprecationWarning
-from forge.core.trainer import trainer as trainer_module
-from forge.core.trainer.catalog import register_trainers
-from forge.core.trainer.config import TrainerConfig
-from forge.core.trainer.trainer import Trainer
+from forge.core.trainer import _trainer as trainer_module
+from forge.core.trainer._catalog import register_trainers
+from forge.core.trainer._config import TrainerConfig
+from forge.core.trainer._trainer import Trainer
 
 from .conftest import make_batches, make_model, sgd
 

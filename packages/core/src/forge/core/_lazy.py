@@ -8,7 +8,7 @@ form that type checkers read as a re-export) under ``if TYPE_CHECKING:``, and en
     from forge.core._lazy import lazy_exports
 
     if TYPE_CHECKING:
-        from forge.core.trainer.trainer import Trainer as Trainer
+        from forge.core.trainer._trainer import Trainer as Trainer
 
     __getattr__, __dir__ = lazy_exports(__name__, __file__)
 

@@ -1,7 +1,7 @@
 """Running a recipe: ``forge train`` is recipe -> resolved configs -> registry -> trainer -> run directory.
 
-A :class:`~forge.core.recipe.Recipe` is resolved once to its config objects
-(:class:`~forge.core.recipe.ResolvedRecipe`); every component, the trainer and its callbacks are
+A :class:`~forge.core._recipe.Recipe` is resolved once to its config objects
+(:class:`~forge.core._recipe.ResolvedRecipe`); every component, the trainer and its callbacks are
 built from those objects through the registry; the run directory's ``config.json``/``config.toml``
 are the same objects unstructured. This module writes ``config.*``, ``environment.json``,
 ``lineage.json`` and ``metrics.json``; the trainer writes ``log.jsonl`` and the checkpoints.
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from forge.core._recipe import Recipe, ResolvedRecipe, load_recipe
+from forge.core._run import RunDir, Which, find_checkpoint
 from forge.core.config import apply_overrides
 from forge.core.errors import CheckpointError, ForgeError
-from forge.core.recipe import Recipe, ResolvedRecipe, load_recipe
-from forge.core.run import RunDir, Which, find_checkpoint
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from forge.core.trainer.trainer import FitResult
+    from forge.core.trainer._trainer import FitResult
 
 __all__ = ["RunResult", "build_loaders", "load_model", "resume_run", "run_recipe"]
 
@@ -105,7 +105,7 @@ def build_loaders(resolved: ResolvedRecipe, splits: Any) -> tuple[Any, Any, Any]
 
     The val and test loaders neither shuffle nor drop the last batch; a missing split gives None.
     """
-    from forge.core.data.loader import build_loader
+    from forge.core.data._loader import build_loader
 
     cfg, seed = resolved.loader, resolved.recipe.seed
     train = build_loader(splits.train, cfg, seed=seed)
@@ -116,8 +116,8 @@ def build_loaders(resolved: ResolvedRecipe, splits: Any) -> tuple[Any, Any, Any]
 
 
 def _execute(recipe: Recipe, run: RunDir, *, resume: bool) -> RunResult:
-    from forge.core.registry import registry
-    from forge.core.reproducibility import seed_everything
+    from forge.core._registry import registry
+    from forge.core._reproducibility import seed_everything
 
     # The dataset is built first: the other sections are resolved once num_classes is known.
     data = recipe.data.resolve()
@@ -139,7 +139,7 @@ def _execute(recipe: Recipe, run: RunDir, *, resume: bool) -> RunResult:
     scheduler = resolved.scheduler.build() if resolved.scheduler is not None else None
     train, val, test = build_loaders(resolved, splits)
     if resolved.batch_transform is not None:
-        from forge.core.data.loader import BatchTransformLoader
+        from forge.core.data._loader import BatchTransformLoader
 
         train = BatchTransformLoader(train, resolved.batch_transform.build(), seed=recipe.seed)
     callbacks = [c.build() for c in resolved.callbacks]

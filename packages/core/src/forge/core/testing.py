@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from forge.core import config as cfg
-from forge.core.plugins import import_object
-from forge.core.registry import ComponentSpec, Registry, registry
+from forge.core._plugins import import_object
+from forge.core._registry import ComponentSpec, Registry, registry
 
 __all__ = ["ConformanceError", "check_component", "check_config_roundtrip", "check_model", "components_of"]
 

@@ -19,8 +19,8 @@ __all__ = ["cli", "main"]
 
 _LAZY_BUILTINS = {
     "doctor": ("forge.core.cli._doctor", "doctor_command"),
-    "train": ("forge.core.cli.train", "train_command"),
-    "eval": ("forge.core.cli.train", "eval_command"),
+    "train": ("forge.core.cli._train", "train_command"),
+    "eval": ("forge.core.cli._train", "eval_command"),
 }
 
 
@@ -42,8 +42,8 @@ class ForgeGroup(click.Group):
 
     def _plugins(self, ctx: click.Context) -> dict[str, click.Command]:
         if self._plugin_commands is None:
-            from forge.core.plugins import collect_commands
-            from forge.core.registry import registry
+            from forge.core._plugins import collect_commands
+            from forge.core._registry import registry
 
             # click resolves the subcommand before the group callback runs: set logging up first
             # so that a plugin failing to load is reported in the format the user asked for.
@@ -64,7 +64,7 @@ class ForgeGroup(click.Group):
 
 
 def _configure_logging(ctx: click.Context) -> None:
-    from forge.core.logging import configure
+    from forge.core._logging import configure
 
     params = ctx.find_root().params
     verbose, quiet = params.get("verbose") or 0, bool(params.get("quiet"))
@@ -74,8 +74,8 @@ def _configure_logging(ctx: click.Context) -> None:
 
 
 def _apply_plugin_options(ctx: click.Context) -> None:
-    from forge.core.plugins import PluginSettings
-    from forge.core.registry import registry
+    from forge.core._plugins import PluginSettings
+    from forge.core._registry import registry
 
     root = ctx.find_root()
     disabled = root.params.get("disable_plugins") or ()
@@ -87,7 +87,7 @@ def _apply_plugin_options(ctx: click.Context) -> None:
 def _version_text() -> str:
     from importlib import metadata
 
-    from forge.core.plugins import ENTRY_POINT_GROUP, core_version
+    from forge.core._plugins import ENTRY_POINT_GROUP, core_version
 
     lines = [f"forge-core {core_version()}"]
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):

@@ -14,7 +14,7 @@ __all__ = ["doctor_command"]
 @click.option("--probe", is_flag=True, help="Also compile a test function with torch.compile (slow).")
 def doctor_command(as_json: bool, probe: bool) -> None:
     """Report Python, torch, CUDA, cuDNN, driver, GPUs, available features and plugin compatibility."""
-    from forge.core.doctor import collect, format_report
+    from forge.core._doctor import collect, format_report
 
     report = collect(probe=probe)
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_report(report))

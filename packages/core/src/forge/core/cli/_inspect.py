@@ -27,8 +27,8 @@ def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins_command(as_json: bool) -> None:
     """Show installed plugins: version, plugin API, what each registers, and failures."""
+    from forge.core._registry import registry
     from forge.core.hookspecs import KINDS
-    from forge.core.registry import registry
 
     infos = registry.plugins
     if as_json:
@@ -52,7 +52,7 @@ def plugins_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str, pattern: str | None, tags: tuple[str, ...], as_json: bool) -> None:
     """List registered components of KIND (models, losses, datasets, ...) matching PATTERN."""
-    from forge.core.registry import registry
+    from forge.core._registry import registry
 
     specs = registry.list(kind, pattern=pattern, tags=tags)
     if as_json:
@@ -70,9 +70,9 @@ def list_command(kind: str, pattern: str | None, tags: tuple[str, ...], as_json:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info_command(name: str, kind: str | None, as_json: bool) -> None:
     """Describe component NAME: summary, provider, config fields with types, defaults and help."""
+    from forge.core._registry import KINDS, registry
     from forge.core.config import describe
     from forge.core.errors import RegistryError
-    from forge.core.registry import KINDS, registry
 
     kinds = [kind] if kind else list(KINDS)
     found = []
@@ -144,7 +144,7 @@ def config_show(file: Path, overrides: tuple[str, ...], fmt: str | None, output:
 
     data = cfg.apply_overrides(cfg.load_file(file), overrides)
     if "model" in data or "trainer" in data:
-        from forge.core.recipe import Recipe
+        from forge.core._recipe import Recipe
 
         recipe = Recipe.from_dict(data, source=str(file))
         # at run time num_classes comes from the dataset; here only the model section can tell it

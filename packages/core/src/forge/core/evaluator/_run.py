@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
+from forge.core._run import RunDir
 from forge.core._runner import build_loaders, load_weights, saved_recipe
 from forge.core.errors import ForgeError
-from forge.core.evaluator.intervals import wilson_interval
-from forge.core.run import RunDir
+from forge.core.evaluator._intervals import wilson_interval
 
 __all__ = ["evaluate_run"]
 

@@ -1,1 +1,1 @@
-"""Recipe files shipped with forge-core (resources; see :mod:`forge.core.recipe` for the schema)."""
+"""Recipe files shipped with forge-core (resources; see :mod:`forge.core._recipe` for the schema)."""

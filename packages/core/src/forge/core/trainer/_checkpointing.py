@@ -2,9 +2,9 @@
 
 What a checkpoint of a run holds: the state groups (model, optimizer, scheduler, scaler, the
 callbacks' state, RNG) and the trainer state (counters, metrics history, data position) in the
-manifest. Saving goes through a :class:`~forge.core.checkpoint.CheckpointManager` the Trainer is
+manifest. Saving goes through a :class:`~forge.core._checkpoint.CheckpointManager` the Trainer is
 handed (numbering and retention are the manager's); which checkpoint a source path means is
-:func:`forge.core.run.find_checkpoint`'s decision.
+:func:`forge.core._run.find_checkpoint`'s decision.
 """
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from forge.core.checkpoint import CheckpointManager
+from forge.core._checkpoint import CheckpointManager
+from forge.core._reproducibility import capture_rng_state, restore_rng_state
+from forge.core._run import find_checkpoint
 from forge.core.config import unstructure
 from forge.core.errors import CheckpointError
-from forge.core.reproducibility import capture_rng_state, restore_rng_state
-from forge.core.run import find_checkpoint
+from forge.core.trainer._config import CheckpointConfig
 from forge.core.trainer._protocol import TrainerView
-from forge.core.trainer.config import CheckpointConfig
 
 if TYPE_CHECKING:
     import torch
 
-    from forge.core.trainer.events import CallbackManager
+    from forge.core.trainer._events import CallbackManager
 
 __all__ = ["CheckpointedTrainer", "make_manager", "restore", "save", "state_groups", "trainer_state"]
 
@@ -64,7 +64,7 @@ def _optimizer(trainer: TrainerView, what: str) -> torch.optim.Optimizer:
 
 
 def state_groups(trainer: CheckpointedTrainer) -> dict[str, Any]:
-    """Every tensor-bearing state of the run, grouped for :func:`forge.core.checkpoint.save_checkpoint`.
+    """Every tensor-bearing state of the run, grouped for :func:`forge.core._checkpoint.save_checkpoint`.
 
     Raises:
         CheckpointError: ``fit`` has not set up a model and optimizer yet.

@@ -1,6 +1,6 @@
 """What a trainer exposes to its callbacks: :class:`TrainerView`.
 
-Callbacks (and the hook specifications in :mod:`forge.core.trainer.events`) are typed against this
+Callbacks (and the hook specifications in :mod:`forge.core.trainer._events`) are typed against this
 protocol, not against the Trainer class, so they depend on what they use and nothing imports the
 Trainer back. Anything not listed here is the Trainer's own business.
 """
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from forge.core.trainer.config import ResolvedSettings, TrainerConfig
+    from forge.core.trainer._config import ResolvedSettings, TrainerConfig
 
 __all__ = ["TrainerView"]
 

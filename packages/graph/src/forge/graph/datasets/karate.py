@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from forge.core.data.fingerprint import fingerprint_samples
-from forge.core.data.types import DatasetInfo, DatasetSplits
+from forge.core.data import DatasetInfo, DatasetSplits, fingerprint_samples
 from forge.core.errors import DataError
 from forge.graph.data import Graph, NodeSplit
 from forge.graph.datasets.configs import KarateClubConfig

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from forge.core.data.compose import Transform, config_from_args
+from forge.core.data import Transform, config_from_args
 from forge.core.errors import DataError
 from forge.graph.data import Graph
 from forge.graph.transforms.configs import GCNNormConfig

@@ -18,9 +18,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from forge.core.data import digest
-from forge.core.data.fingerprint import fingerprint_files
-from forge.core.data.types import DatasetInfo, DatasetSplits
+from forge.core.data import DatasetInfo, DatasetSplits, digest, fingerprint_files
 from forge.core.errors import DataError
 from forge.nlp.datasets.configs import StdlibTextConfig
 

@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from forge.core.data.compose import Transform, config_from_args
-from forge.core.data.text import decode_utf8
+from forge.core.data import Transform, config_from_args, decode_utf8
 from forge.core.errors import DataError
 from forge.nlp.tokenizers.configs import ByteTokenizerConfig
 

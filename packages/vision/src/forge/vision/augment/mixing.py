@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from forge.core.config import structure, unstructure
-from forge.core.data.compose import config_from_args
+from forge.core.data import config_from_args
 from forge.core.errors import ConfigError, DataError
 from forge.vision.augment.configs import CutMixConfig, MixUpConfig
 

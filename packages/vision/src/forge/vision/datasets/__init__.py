@@ -1,6 +1,6 @@
 """Image datasets: scikit-learn's digits, procedural shapes, and image folders read with Pillow.
 
-Each builder returns :class:`forge.core.data.types.DatasetSplits` with a :class:`DatasetInfo`
+Each builder returns :class:`forge.core.data._types.DatasetSplits` with a :class:`DatasetInfo`
 (source, licence, content fingerprint, class count, schema)::
 
     from forge.vision.datasets import DigitsConfig, build_digits
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from forge.core._lazy import lazy_exports
+from forge.core import lazy_exports
 
 if TYPE_CHECKING:
     from forge.vision.datasets.configs import SHAPE_CLASSES as SHAPE_CLASSES

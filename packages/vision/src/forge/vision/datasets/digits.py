@@ -9,9 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from forge.core.data import fingerprint_samples
-from forge.core.data.schema import Schema, TensorSpec
-from forge.core.data.types import DatasetInfo, DatasetSplits
+from forge.core.data import DatasetInfo, DatasetSplits, Schema, TensorSpec, fingerprint_samples
 from forge.vision.datasets.configs import DigitsConfig
 from forge.vision.datasets.in_memory import ImageTensorDataset, build_transform
 from forge.vision.datasets.splitting import stratified_split

@@ -12,8 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from forge.core.data import digest, fingerprint_files
-from forge.core.data.types import DatasetInfo, DatasetSplits
+from forge.core.data import DatasetInfo, DatasetSplits, digest, fingerprint_files
 from forge.core.errors import DataError
 from forge.vision.datasets.configs import ImageFolderConfig
 from forge.vision.datasets.digits import image_schema

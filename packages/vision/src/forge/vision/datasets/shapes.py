@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from forge.core.data import fingerprint_samples
-from forge.core.data.types import DatasetInfo, DatasetSplits
+from forge.core.data import DatasetInfo, DatasetSplits, fingerprint_samples
 from forge.vision.datasets.configs import ShapesConfig
 from forge.vision.datasets.digits import image_schema
 from forge.vision.datasets.in_memory import ImageTensorDataset, build_transform

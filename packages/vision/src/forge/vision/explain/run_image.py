@@ -81,7 +81,7 @@ def explain_run_image(
         CheckpointError: if the run has no loadable model.
         DataError: if the image cannot be read.
     """
-    from forge.core._runner import load_model
+    from forge.core import load_model
 
     run = Path(run_dir)
     mode, size, eval_transform = preprocessing_of(run)

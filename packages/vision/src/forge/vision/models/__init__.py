@@ -4,7 +4,7 @@ Importing this package stays light (no torch): it exposes the config classes and
 The models live in :mod:`.resnet`, :mod:`.efficientnet` and :mod:`.mobilenet`, weight interop with
 torchvision and timm in :mod:`.interop`; build them by name through the registry::
 
-    from forge.core.registry import registry
+    from forge.core import registry
     model = registry.build("model", "vision.resnet50", num_classes=10)
 """
 

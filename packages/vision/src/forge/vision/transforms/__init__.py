@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from forge.core._lazy import lazy_exports
+from forge.core import lazy_exports
 
 if TYPE_CHECKING:
     from forge.vision.transforms.autoaugment import RandAugment as RandAugment

@@ -18,8 +18,8 @@ import torch
 from torch import Tensor
 
 from forge.core.config import structure, unstructure
-from forge.core.data.compose import Transform as CoreTransform
-from forge.core.data.compose import config_from_args
+from forge.core.data import Transform as CoreTransform
+from forge.core.data import config_from_args
 from forge.core.errors import ConfigError, DataError
 from forge.vision.transforms.configs import ComposeConfig
 
@@ -184,7 +184,7 @@ def transform_from_dict(data: Mapping[str, Any], *, where: str = "") -> Transfor
         return cls(config)
     if name == Compose.name:
         return Compose(structure(params, ComposeConfig, where=label))
-    from forge.core.registry import registry
+    from forge.core import registry
 
     built = registry.build("transform", name, **params)
     if not callable(built):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from forge.core.trainer.callbacks.checkpointing import CheckpointCallback
-from forge.core.trainer.callbacks.early_stopping import build_early_stopping
-from forge.core.trainer.callbacks.ema import build_ema
-from forge.core.trainer.callbacks.profiler import ProfilerCallback
-from forge.core.trainer.callbacks.progress import ProgressCallback
-from forge.core.trainer.config import TrainerConfig
+from forge.core.trainer._config import TrainerConfig
+from forge.core.trainer.callbacks._checkpointing import CheckpointCallback
+from forge.core.trainer.callbacks._early_stopping import build_early_stopping
+from forge.core.trainer.callbacks._ema import build_ema
+from forge.core.trainer.callbacks._profiler import ProfilerCallback
+from forge.core.trainer.callbacks._progress import ProgressCallback
 
 __all__ = ["default_callbacks"]
 

@@ -1,0 +1,781 @@
+"""The default Trainer: a lean step loop on :class:`accelerate.Accelerator`.
+
+The hot path is written for per-step overhead close to a hand-written loop:
+
+- no CPU-GPU synchronization of its own: the loss is accumulated on the device and read with
+  ``.item()`` only when a log line is due (or every step when ``nan_check="step"`` asks for it);
+- no per-step dicts or log records unless a log line is due;
+- a hook is dispatched only when some callback implements it (checked once per ``fit``);
+- the optimizer and scheduler are driven directly (one scheduler step per optimizer step, on every
+  process), so accelerate's wrappers add nothing per step; accelerate provides the device, the
+  process group, DDP wrapping and distributed loaders, and the Trainer applies autocast (bf16,
+  fp16) and dynamic loss scaling (fp16) itself.
+
+Around the loop: checkpoint save and resume are in :mod:`._checkpointing`, batch arithmetic in
+:mod:`._batches`, the built-in callbacks in :func:`.callbacks.default_callbacks`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import attrs
+import torch
+from torch import nn
+
+from forge.core import _deprecated
+from forge.core._checkpoint import CheckpointManager
+from forge.core._logging import get_logger
+from forge.core._run import RunDir
+from forge.core.errors import ConfigError, ForgeError
+from forge.core.trainer import _checkpointing
+from forge.core.trainer._batches import CountFn, count_samples, count_tokens, split_window, window_weights
+from forge.core.trainer._config import ResolvedSettings, TrainerConfig
+from forge.core.trainer._events import CallbackManager
+from forge.core.trainer._finders import is_oom
+from forge.core.trainer.callbacks import default_callbacks
+
+__all__ = ["FitResult", "NonFiniteError", "Trainer", "default_compute_loss"]
+
+_log = get_logger("forge.trainer")
+
+LossFn = Callable[..., torch.Tensor]
+ComputeLoss = Callable[[nn.Module, Any, LossFn], torch.Tensor]
+
+
+class NonFiniteError(ForgeError, FloatingPointError):
+    """The loss or the gradients became NaN or Inf and ``nan_policy`` is ``"stop"``."""
+
+
+def default_compute_loss(model: nn.Module, batch: Any, loss_fn: LossFn) -> torch.Tensor:
+    """Forward an ``(input, target)`` batch and return ``loss_fn(model(input), target)``.
+
+    Args:
+        model: The (prepared) model.
+        batch: A ``(input, target)`` pair already on the device.
+        loss_fn: The loss module or function.
+
+    Returns:
+        The scalar loss tensor.
+    """
+    x, y = batch
+    out: torch.Tensor = loss_fn(model(x), y)
+    return out
+
+
+@attrs.define
+class FitResult:
+    """What ``fit`` reports when it returns.
+
+    Attributes:
+        global_step: Optimizer steps done (including resumed ones).
+        epoch: Epochs completed.
+        stop_reason: Why training ended ("max_steps", "max_epochs", "early_stopping", ...).
+        skipped_steps: Steps skipped by the NaN/Inf guard.
+        metrics: The latest validation metrics.
+        history: Every validation's metrics, with their step and epoch.
+    """
+
+    global_step: int
+    epoch: int
+    stop_reason: str
+    skipped_steps: int
+    metrics: dict[str, float]
+    history: list[dict[str, float]]
+
+
+class Trainer:
+    """Train a model with callbacks, accumulation, mixed precision, guards and exact resume.
+
+    Args:
+        config: The trainer configuration (defaults when None).
+        callbacks: Extra callbacks, run in the place
+            :func:`~forge.core.trainer.callbacks.default_callbacks` gives them among the built-in
+            ones (see :mod:`forge.core.trainer._events`).
+        run_dir: A :class:`forge.core._run.RunDir` (or a path to create one); enables the JSON-lines
+            step log, and checkpoints in its ``checkpoints/`` folder unless ``checkpoints`` is given.
+        checkpoints: Where checkpoints go (numbering and retention are the manager's); by default
+            the run directory's, with ``config.checkpoint``'s retention. None and no run directory:
+            no checkpoints.
+        accelerator: An existing :class:`accelerate.Accelerator`; one is made from the config when None.
+        compute_loss: ``f(model, batch, loss_fn) -> loss`` for batches that are not ``(input, target)``.
+        count_fn: Counts samples or tokens of a micro-batch when ``accumulation_normalization`` is
+            "samples" or "tokens" (defaults: first dimension of the input; targets != -100).
+
+    Example:
+        >>> trainer = Trainer(TrainerConfig(max_epochs=2))  # doctest: +SKIP
+        >>> result = trainer.fit(model, train_loader, loss_fn=nn.CrossEntropyLoss(),
+        ...                      optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=0.1))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        config: TrainerConfig | None = None,
+        *,
+        callbacks: Sequence[object] = (),
+        run_dir: RunDir | str | os.PathLike[str] | None = None,
+        checkpoints: CheckpointManager | None = None,
+        accelerator: Any = None,
+        compute_loss: ComputeLoss | None = None,
+        count_fn: CountFn | None = None,
+    ) -> None:
+        self.config = config or TrainerConfig()
+        self.settings: ResolvedSettings = self.config.resolved()
+        if self.config.nan_policy == "skip" and self.settings.nan_check != "step":
+            raise ConfigError(
+                "trainer.nan_policy: 'skip' needs trainer.nan_check='step' "
+                "(a step can only be skipped before it is applied)"
+            )
+        if self.config.max_epochs is None and self.config.max_steps is None:
+            raise ConfigError("trainer: set max_epochs or max_steps (both are None, training would never end)")
+        self.run_dir = run_dir if run_dir is None or isinstance(run_dir, RunDir) else RunDir.create(Path(run_dir))
+        if checkpoints is None and self.run_dir is not None:
+            checkpoints = _checkpointing.make_manager(self.run_dir.checkpoints_dir, self.config.checkpoint)
+        self.checkpoints = checkpoints
+        self._user_callbacks = list(callbacks)
+        self._accelerator = accelerator
+        self._compute_loss: ComputeLoss = compute_loss or default_compute_loss
+        norm = self.config.accumulation_normalization
+        self._count_fn: CountFn | None = count_fn or (
+            count_samples if norm == "samples" else count_tokens if norm == "tokens" else None
+        )
+        # State visible to callbacks.
+        self.global_step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.should_stop = False
+        self.stop_reason = ""
+        self.skipped_steps = 0
+        self.latest_metrics: dict[str, float] = {}
+        self.history: list[dict[str, float]] = []
+        self.model: nn.Module | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: Any = None
+        self.scaler: Any = None
+        self.callbacks: list[object] = []
+        self.manager = CallbackManager()
+        self._loss_sum: torch.Tensor | None = None
+        self._loss_steps = 0
+        self._last_log_step = 0
+        self._steps_per_epoch: int | None = None
+        self._sched_metrics: dict[str, float] | None = None
+        self._micro_split = 1
+        self._last_val_step = -1
+        self._loader_state: dict[str, Any] | None = None
+        self._train_loader: Iterable[Any] | None = None
+        self._device = torch.device("cpu")
+        self._distributed = False
+        self._val_loader: Iterable[Any] | None = None
+
+    # ------------------------------------------------------------------ setup
+
+    @property
+    def accelerator(self) -> Any:
+        """The :class:`accelerate.Accelerator` (made on first use)."""
+        if self._accelerator is None:
+            from accelerate import Accelerator
+
+            # Precision is applied by the Trainer itself (autocast + GradScaler), not by accelerate:
+            # accelerate's state is a process-wide singleton that refuses a second precision, and
+            # Trainers with different precisions must be able to run in one process.
+            self._accelerator = Accelerator(cpu=not torch.cuda.is_available())
+        return self._accelerator
+
+    @property
+    def device(self) -> torch.device:
+        """The device training runs on."""
+        return self._device
+
+    @property
+    def unwrapped_model(self) -> nn.Module:
+        """The model without DDP/compile wrappers (the one whose state is checkpointed)."""
+        if self.model is None:
+            raise ForgeError("Trainer.unwrapped_model: no model yet; call fit() first")
+        model: nn.Module = self.accelerator.unwrap_model(self.model)
+        return getattr(model, "_orig_mod", model)
+
+    @property
+    def steps_per_epoch(self) -> int | None:
+        """Optimizer steps per epoch, when the train loader has a length; None before ``fit``."""
+        return self._steps_per_epoch
+
+    def _register_callbacks(self) -> None:
+        self.manager = CallbackManager()
+        self.callbacks = default_callbacks(
+            self.config,
+            run_dir=None if self.run_dir is None else self.run_dir.path,
+            checkpoints=self.checkpoints is not None,
+            is_main_process=self.accelerator.is_main_process,
+            user_callbacks=self._user_callbacks,
+        )
+        # pluggy calls the most recently registered implementation first.
+        for cb in reversed(self.callbacks):
+            self.manager.register(cb, name=f"{type(cb).__name__}-{id(cb)}")
+        hook = self.manager.hook
+        self._h_step_start = hook.on_step_start if self.manager.implements("on_step_start") else None
+        self._h_before_bw = hook.on_before_backward if self.manager.implements("on_before_backward") else None
+        self._h_after_bw = hook.on_after_backward if self.manager.implements("on_after_backward") else None
+        self._h_before_opt = (
+            hook.on_before_optimizer_step if self.manager.implements("on_before_optimizer_step") else None
+        )
+        self._h_step_end = hook.on_step_end if self.manager.implements("on_step_end") else None
+
+    def callback(self, kind: type[Any]) -> Any:
+        """The first registered callback that is an instance of ``kind``, or None."""
+        return next((cb for cb in self.callbacks if isinstance(cb, kind)), None)
+
+    def _resolve_device(self) -> torch.device:
+        wanted = self.config.device
+        placed: torch.device = self.accelerator.device
+        if wanted == "auto":
+            return placed
+        if wanted == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("trainer.device: 'cuda' asked for, but torch sees no CUDA device here")
+        if self._distributed and wanted != placed.type:
+            raise ConfigError(f"trainer.device: {wanted!r} conflicts with the distributed launch on {placed}")
+        return placed if self._distributed else torch.device(wanted)
+
+    def _prepare_model(self, model: nn.Module) -> nn.Module:
+        if self.config.gradient_checkpointing:
+            # forge models expose set_gradient_checkpointing(bool); Hugging Face-style ones an enable method
+            setter = getattr(model, "set_gradient_checkpointing", None)
+            enable = getattr(model, "enable_gradient_checkpointing", None) or getattr(
+                model, "gradient_checkpointing_enable", None
+            )
+            if setter is not None:
+                setter(True)
+            elif enable is not None:
+                enable()
+            else:
+                msg = f"trainer.gradient_checkpointing: {type(model).__name__} has no set_gradient_checkpointing()"
+                if self.settings.strict_validation:
+                    raise ConfigError(msg)
+                _log.warning("gradient_checkpointing_unsupported", model=type(model).__name__)
+        if self.config.channels_last:
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch documents memory_format; its stubs omit it
+        if self.config.device == "auto" or self._distributed:
+            prepared: nn.Module = self.accelerator.prepare_model(model)
+        else:
+            prepared = model.to(self._device)
+        if self.config.compile != "off":
+            compiled: nn.Module = torch.compile(prepared, mode=self.config.compile)  # type: ignore[assignment]  # compile returns a callable module wrapper
+            prepared = compiled
+        return prepared
+
+    def _prepare_loader(self, loader: Iterable[Any] | None) -> Iterable[Any] | None:
+        if loader is None or self.accelerator.num_processes == 1:
+            # Single process: keep the user's loader (and its sampler) so its order is reproducible;
+            # batches are moved to the device by the step loop.
+            return loader
+        prepared: Iterable[Any] = self.accelerator.prepare_data_loader(loader)
+        return prepared
+
+    def _make_optimizer(self, optimizer: Any, model: nn.Module) -> torch.optim.Optimizer:
+        if isinstance(optimizer, torch.optim.Optimizer):
+            return optimizer
+        if callable(optimizer):
+            opt = optimizer(model)
+            if not isinstance(opt, torch.optim.Optimizer):
+                raise ConfigError(f"optimizer factory returned {type(opt).__name__}, expected a torch.optim.Optimizer")
+            return opt
+        raise ConfigError(
+            f"optimizer: expected an Optimizer or a factory model -> Optimizer, got {type(optimizer).__name__}"
+        )
+
+    def _total_steps(self, loader: Iterable[Any]) -> int | None:
+        try:
+            n = len(loader)  # type: ignore[arg-type]  # iterable loaders may have no length
+        except TypeError:
+            n = None
+        per_epoch = self._steps_per_epoch = None if n is None else math.ceil(n / self.config.accumulate_grad_batches)
+        if self.config.max_steps is not None:
+            return self.config.max_steps
+        return None if per_epoch is None else per_epoch * (self.config.max_epochs or 1)
+
+    def _make_scheduler(self, scheduler: Any, optimizer: torch.optim.Optimizer, total: int | None) -> Any:
+        if scheduler is None or hasattr(scheduler, "step") and hasattr(scheduler, "state_dict"):
+            return scheduler
+        if callable(scheduler):
+            if total is None:
+                raise ConfigError(
+                    "scheduler: the train loader has no length; set trainer.max_steps so the schedule knows its total"
+                )
+            return scheduler(optimizer, total)
+        raise ConfigError(
+            f"scheduler: expected a scheduler or a factory (optimizer, total_steps), got {type(scheduler).__name__}"
+        )
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(
+        self,
+        model: nn.Module,
+        train_loader: Iterable[Any],
+        *,
+        loss_fn: LossFn,
+        optimizer: Any,
+        scheduler: Any = None,
+        val_loader: Iterable[Any] | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        resume_from: str | Path | None = None,
+    ) -> FitResult:
+        """Train ``model`` until max_epochs/max_steps, early stopping or an error.
+
+        Args:
+            model: The model to train (moved to the device in place).
+            train_loader: An iterable of batches (usually a DataLoader).
+            loss_fn: ``loss_fn(output, target) -> scalar tensor`` (mean-reduced for correct accumulation).
+            optimizer: An Optimizer over ``model``'s parameters, or a factory ``model -> Optimizer``.
+            scheduler: None, a scheduler with ``step()``/``state_dict()``, or a factory
+                ``(optimizer, total_steps) -> scheduler``. Stepped once per optimizer step.
+            val_loader: Validation batches (needed for validation, early stopping and best checkpoints).
+            metrics: Name -> torchmetrics-like object (``update(preds, target)``, ``compute()``, ``reset()``).
+            resume_from: A run directory or checkpoint directory to continue from exactly.
+
+        Returns:
+            A :class:`FitResult`.
+
+        Raises:
+            NonFiniteError: NaN/Inf met with ``nan_policy="stop"`` (the message names the step).
+            ConfigError: inconsistent settings (e.g. a monitored metric that is never logged, when strict).
+            CheckpointError: ``resume_from`` holds no loadable checkpoint.
+        """
+        from forge.core._reproducibility import configure_determinism, seed_everything
+
+        cfg = self.config
+        # The accelerator is made before seeding, so whatever randomness its setup uses cannot shift the run's.
+        self._distributed = self.accelerator.num_processes > 1
+        self._device = self._resolve_device()
+        configure_determinism(self.settings.deterministic)
+        seed_everything(cfg.seed)
+        self.model = self._prepare_model(model)
+        self.optimizer = self._make_optimizer(optimizer, self.unwrapped_model)
+        loader = self._prepare_loader(train_loader)
+        assert loader is not None  # a train loader is a required argument
+        self._train_loader = loader
+        self._val_loader = self._prepare_loader(val_loader)
+        self._loss_fn = loss_fn
+        self._metrics = {k: (m.to(self.device) if hasattr(m, "to") else m) for k, m in (metrics or {}).items()}
+        if hasattr(loss_fn, "to"):
+            loss_fn.to(self.device)
+        self.scheduler = self._make_scheduler(scheduler, self.optimizer, self._total_steps(loader))
+        self.scaler = None
+        if cfg.precision == "fp16":
+            self.scaler = torch.amp.GradScaler(self.device.type)
+        if cfg.early_stopping is not None and val_loader is None and self.settings.strict_validation:
+            raise ConfigError("trainer.early_stopping: needs a validation split, but there is none")
+        self.global_step = self.epoch = self.batch_in_epoch = self.skipped_steps = 0
+        self.should_stop, self.stop_reason = False, ""
+        self.latest_metrics, self.history = {}, []
+        self._register_callbacks()
+        if resume_from is not None:
+            self.load_checkpoint(resume_from)
+        hook = self.manager.hook
+        try:
+            hook.on_train_start(trainer=self)
+            self._train(loader)
+        except BaseException as exc:
+            hook.on_exception(trainer=self, exception=exc)
+            raise
+        finally:
+            hook.on_train_end(trainer=self)
+        return FitResult(
+            global_step=self.global_step,
+            epoch=self.epoch,
+            stop_reason=self.stop_reason,
+            skipped_steps=self.skipped_steps,
+            metrics=dict(self.latest_metrics),
+            history=list(self.history),
+        )
+
+    def _done(self) -> bool:
+        cfg = self.config
+        if self.should_stop:
+            return True
+        if cfg.max_steps is not None and self.global_step >= cfg.max_steps:
+            self.stop_reason = "max_steps"
+            return True
+        if cfg.max_epochs is not None and self.epoch >= cfg.max_epochs:
+            self.stop_reason = "max_epochs"
+            return True
+        return False
+
+    def _seed_epoch(self, loader: Iterable[Any], epoch: int) -> None:
+        """Make the epoch's order a pure function of (seed, epoch), so a resumed epoch replays it."""
+        if hasattr(loader, "set_epoch"):
+            # forge loaders (forge.core.data.build_loader) reseed their own sampler and workers.
+            loader.set_epoch(epoch)
+            return
+        seed = (self.config.seed * 1_000_003 + epoch) % (2**63)
+        sampler = getattr(loader, "sampler", None)
+        batch_sampler = getattr(loader, "batch_sampler", None)
+        for s in (sampler, getattr(batch_sampler, "sampler", None), batch_sampler):
+            if s is not None and hasattr(s, "set_epoch"):
+                s.set_epoch(epoch)
+        if isinstance(loader, torch.utils.data.DataLoader):
+            if loader.generator is None:
+                loader.generator = torch.Generator()
+            loader.generator.manual_seed(seed)
+            if isinstance(sampler, torch.utils.data.RandomSampler) and sampler.generator is None:
+                sampler.generator = loader.generator
+
+    def _train(self, loader: Iterable[Any]) -> None:
+        hook = self.manager.hook
+        cfg = self.config
+        while not self._done():
+            epoch = self.epoch
+            hook.on_epoch_start(trainer=self, epoch=epoch)
+            self._seed_epoch(loader, epoch)
+            resumable = self._loader_state is not None and hasattr(loader, "load_state_dict")
+            if self.batch_in_epoch and resumable:
+                # The loader skips the consumed samples without reading them.
+                loader.load_state_dict(self._loader_state)  # type: ignore[attr-defined]  # checked by hasattr
+            self._loader_state = None
+            it: Iterator[Any] = iter(loader)
+            if self.batch_in_epoch and not resumable:
+                # Resuming mid-epoch: replay the epoch's order and drop what was already trained on.
+                for _ in islice(it, self.batch_in_epoch):
+                    pass
+            self._run_epoch(it)
+            if self.should_stop or (cfg.max_steps is not None and self.global_step >= cfg.max_steps):
+                if not self.stop_reason:
+                    self.stop_reason = "max_steps" if not self.should_stop else "stopped"
+                if self.batch_in_epoch and not self.should_stop:
+                    # max_steps ended mid-epoch: the epoch is not complete.
+                    break
+            self.epoch = epoch + 1
+            self.batch_in_epoch = 0
+            if (
+                cfg.val_every_n_epochs is not None
+                and self.epoch % cfg.val_every_n_epochs == 0
+                and self._last_val_step != self.global_step  # a step validation just ran on these weights
+            ):
+                self._validate_and_notify()
+            hook.on_epoch_end(trainer=self, epoch=epoch)
+        self._flush_log()
+
+    def _run_epoch(self, it: Iterator[Any]) -> None:
+        k = self.config.accumulate_grad_batches
+        max_steps = self.config.max_steps
+        if k == 1 and self._count_fn is None:
+            # The common case gets its own loop: no window list, no loss weights.
+            for batch in it:
+                self.batch_in_epoch += 1
+                self._step((batch,), None)
+                if self.should_stop or (max_steps is not None and self.global_step >= max_steps):
+                    return
+            return
+        while True:
+            window = list(islice(it, k))
+            if not window:
+                return
+            self.batch_in_epoch += len(window)
+            self._step(window, window_weights(window, self._count_fn, to_device=self._to_device, device=self._device))
+            if self.should_stop or (max_steps is not None and self.global_step >= max_steps):
+                return
+
+    def _to_device(self, batch: Any) -> Any:
+        dev = self._device
+        if isinstance(batch, torch.Tensor):
+            if self.config.channels_last and batch.dim() == 4 and batch.is_floating_point():
+                return batch.to(dev, memory_format=torch.channels_last, non_blocking=True)
+            return batch if batch.device == dev else batch.to(dev, non_blocking=True)
+        if isinstance(batch, (tuple, list)):
+            return type(batch)(self._to_device(b) for b in batch)
+        if isinstance(batch, Mapping):
+            return {k: self._to_device(v) for k, v in batch.items()}
+        return batch
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        p = self.config.precision
+        if p == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if p == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _step(self, window: Sequence[Any], weights: list[Any] | None) -> None:
+        if self._h_step_start is not None:
+            self._h_step_start(trainer=self)
+        if self._micro_split == 1 and not self.config.oom_auto_halve:
+            self._run_window(window, weights)
+            return
+        while True:
+            parts, part_weights = split_window(window, weights, self._micro_split)
+            try:
+                self._run_window(parts, part_weights)
+                return
+            except Exception as exc:
+                if not self.config.oom_auto_halve or not is_oom(exc):
+                    raise
+                assert self.optimizer is not None
+                self.optimizer.zero_grad(set_to_none=True)
+                if self._device.type == "cuda":
+                    torch.cuda.empty_cache()
+                smallest = min(count_samples(b) for b in window)
+                if self._micro_split * 2 > smallest:
+                    raise
+                self._micro_split *= 2
+                _log.warning(
+                    "oom_micro_batch_halved",
+                    step=self.global_step + 1,
+                    split=self._micro_split,
+                    micro_batch=math.ceil(smallest / self._micro_split),
+                    accumulation=len(window) * self._micro_split,
+                )
+
+    def _run_window(self, window: Sequence[Any], weights: list[Any] | None) -> None:
+        model, opt = self.model, self.optimizer
+        assert model is not None and opt is not None  # set by fit()
+        fp32 = self.config.precision == "fp32"
+        scaler = self.scaler
+        step_loss: torch.Tensor | None = None
+        last = len(window) - 1
+        for i, batch in enumerate(window):
+            batch = self._to_device(batch)
+            sync_ctx = self.accelerator.no_sync(model) if i < last and self._distributed else contextlib.nullcontext()
+            with sync_ctx:
+                if fp32:
+                    loss = self._compute_loss(model, batch, self._loss_fn)
+                else:
+                    with self._autocast():
+                        loss = self._compute_loss(model, batch, self._loss_fn)
+                if weights is not None:
+                    loss = loss * weights[i]
+                if self._h_before_bw is not None:
+                    self._h_before_bw(trainer=self, loss=loss)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                else:
+                    loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+                if self._h_after_bw is not None:
+                    self._h_after_bw(trainer=self)
+            detached = loss.detach()
+            step_loss = detached if step_loss is None else step_loss + detached
+        assert step_loss is not None  # windows are never empty
+        self._optimizer_step(opt, step_loss)
+
+    def _optimizer_step(self, opt: torch.optim.Optimizer, step_loss: torch.Tensor) -> None:
+        cfg = self.config
+        scaler = self.scaler
+        check = self.settings.nan_check == "step"
+        if scaler is not None and (
+            cfg.grad_clip_norm is not None or cfg.grad_clip_value is not None or self._h_before_opt is not None
+        ):
+            scaler.unscale_(opt)
+        if self._h_before_opt is not None:
+            self._h_before_opt(trainer=self, optimizer=opt)
+        grad_norm: torch.Tensor | None = None
+        if cfg.grad_clip_norm is not None or check:
+            params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            if cfg.grad_clip_norm is not None:
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip_norm)
+            elif scaler is None:
+                grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+            if cfg.grad_clip_value is not None:
+                torch.nn.utils.clip_grad_value_(params, cfg.grad_clip_value)
+        elif cfg.grad_clip_value is not None:
+            torch.nn.utils.clip_grad_value_([p for g in opt.param_groups for p in g["params"]], cfg.grad_clip_value)
+        step = self.global_step + 1
+        if check:
+            # The one synchronization nan_check="step" pays for; fp16 inf gradients are the scaler's job.
+            bad = ~torch.isfinite(step_loss)
+            if grad_norm is not None and scaler is None:
+                bad = bad | ~torch.isfinite(grad_norm)
+            if bool(bad):
+                self._non_finite(opt, step, "loss or gradients")
+                return
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+        opt.zero_grad(set_to_none=True)
+        sched = self.scheduler
+        if sched is not None:
+            # One scheduler step per optimizer step, on every process (never num_processes steps).
+            if self._sched_metrics is not None:
+                sched.step(self._sched_metrics)
+                self._sched_metrics = None
+            else:
+                sched.step()
+        self.global_step = step
+        self._loss_sum = step_loss if self._loss_sum is None else self._loss_sum + step_loss
+        self._loss_steps += 1
+        if self._h_step_end is not None:
+            self._h_step_end(trainer=self, loss=step_loss)
+        if step % cfg.log_every_n_steps == 0:
+            self._flush_log()
+        if cfg.val_every_n_steps is not None and step % cfg.val_every_n_steps == 0:
+            self._validate_and_notify()
+
+    def _non_finite(self, opt: torch.optim.Optimizer, step: int, what: str) -> None:
+        where = f"step {step} (epoch {self.epoch}, batch {self.batch_in_epoch})"
+        if self.config.nan_policy == "stop":
+            raise NonFiniteError(
+                f"non-finite {what} at optimizer {where}; lower the learning rate, enable grad_clip_norm, "
+                "or set trainer.nan_policy='skip'"
+            )
+        opt.zero_grad(set_to_none=True)
+        self.skipped_steps += 1
+        _log.warning("non_finite_step_skipped", step=step, epoch=self.epoch, skipped=self.skipped_steps)
+
+    def is_validation_due(self) -> bool:
+        """Whether validation runs right after the current optimizer step."""
+        n = self.config.val_every_n_steps
+        return n is not None and self.global_step % n == 0 and self._val_loader is not None
+
+    def _flush_log(self) -> None:
+        """Write a step log line: the only place the step loop reads device values."""
+        if self._loss_sum is None or self._loss_steps == 0:
+            return
+        mean = (self._loss_sum / self._loss_steps).item()
+        first, last = self._last_log_step + 1, self.global_step
+        self._loss_sum, self._loss_steps, self._last_log_step = None, 0, self.global_step
+        if not math.isfinite(mean) and self.settings.nan_check == "log" and self.config.nan_policy == "stop":
+            raise NonFiniteError(
+                f"non-finite loss between optimizer steps {first} and {last} (epoch {self.epoch}); "
+                "set trainer.nan_check='step' to name the exact step"
+            )
+        assert self.optimizer is not None
+        record: dict[str, Any] = {
+            "step": self.global_step,
+            "epoch": self.epoch,
+            "train/loss": mean,
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+            "time": time.time(),
+        }
+        if self.skipped_steps:
+            record["skipped_steps"] = self.skipped_steps
+        if self.scaler is not None:
+            record["loss_scale"] = float(self.scaler.get_scale())
+        self.log_metrics(record)
+
+    def log_metrics(self, record: Mapping[str, Any], *, event: str = "train_step") -> None:
+        """Write one structured record to the run directory's JSON-lines log and the logger.
+
+        Args:
+            record: JSON-able values (``step`` and metric names).
+            event: The log event name ("train_step", "validation", ...).
+        """
+        if self.run_dir is not None and self.accelerator.is_main_process:
+            self.run_dir.log_step(record)
+        if self.settings.log_level in ("debug", "info"):
+            _log.info(event, **{k.replace("/", "_"): v for k, v in record.items() if k != "time"})
+
+    # ------------------------------------------------------------------ validation
+
+    def _validate_and_notify(self) -> None:
+        if self._val_loader is None:
+            return
+        hook = self.manager.hook
+        self._last_val_step = self.global_step
+        hook.on_validation_start(trainer=self)
+        metrics = self.validate()
+        record = {"step": self.global_step, "epoch": self.epoch, **metrics}
+        self.latest_metrics = dict(metrics)
+        self.history.append(record)
+        self.log_metrics(record, event="validation")
+        if self.scheduler is not None and hasattr(self.scheduler, "requires_metrics"):
+            # forge schedulers receive the metrics on the first step after a validation.
+            self._sched_metrics = dict(metrics)
+        hook.on_validation_end(trainer=self, metrics=metrics)
+
+    def validate(self, loader: Iterable[Any] | None = None) -> dict[str, float]:
+        """Evaluate on ``loader`` (default: the validation loader given to ``fit``).
+
+        The callbacks' ``on_evaluation_start`` and ``on_evaluation_end`` run around the pass (the EMA
+        callback swaps its weights in there when ``eval_with_ema`` is set); the end hook runs even
+        when the pass fails.
+
+        Returns:
+            ``{"val/loss": ..., "val/<metric>": ...}`` as Python floats.
+        """
+        loader = loader if loader is not None else self._val_loader
+        if loader is None or self.model is None:
+            return {}
+        hook = self.manager.hook
+        hook.on_evaluation_start(trainer=self)
+        try:
+            return self._evaluate(self.model, loader)
+        finally:
+            hook.on_evaluation_end(trainer=self)
+
+    def _evaluate(self, model: nn.Module, loader: Iterable[Any]) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        total = torch.zeros((), device=self.device, dtype=torch.float64)
+        count = 0
+        metrics = self._metrics
+        for m in metrics.values():
+            m.reset()
+        try:
+            with torch.no_grad():
+                for batch in loader:
+                    batch = self._to_device(batch)
+                    x, y = batch[0], batch[1]
+                    with self._autocast():
+                        out = model(x)
+                        loss = self._loss_fn(out, y)
+                    n = count_samples(batch)
+                    total += loss.detach().to(torch.float64) * n
+                    count += n
+                    for m in metrics.values():
+                        m.update(out.float(), y)
+        finally:
+            model.train(was_training)
+        if self.accelerator.num_processes > 1:
+            total = self.accelerator.reduce(total, reduction="sum")
+            count = int(self.accelerator.reduce(torch.tensor(count, device=self.device), reduction="sum").item())
+        result = {"val/loss": float(total.item() / max(count, 1))}
+        for name, m in metrics.items():
+            value = m.compute()
+            result[f"val/{name}"] = float(value.item() if isinstance(value, torch.Tensor) else value)
+        return result
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_groups(self) -> dict[str, Any]:
+        """Every tensor-bearing state of the run, grouped for :func:`forge.core._checkpoint.save_checkpoint`."""
+        return _checkpointing.state_groups(self)
+
+    def trainer_state(self) -> dict[str, Any]:
+        """The JSON-able counters and data position that exact resume needs."""
+        return _checkpointing.trainer_state(self, last_log_step=self._last_log_step, loader=self._train_loader)
+
+    def save_checkpoint(self, *, reason: str = "periodic") -> Path | None:
+        """Write a checkpoint through :attr:`checkpoints` (main process only).
+
+        Args:
+            reason: Recorded in the manifest ("periodic", "epoch_end", "last").
+
+        Returns:
+            The checkpoint directory, or None when there are no checkpoints or on non-main ranks.
+        """
+        if self.checkpoints is None or not self.accelerator.is_main_process:
+            return None
+        return _checkpointing.save(self.checkpoints, self, self.state_groups(), self.trainer_state(), reason=reason)
+
+    def load_checkpoint(self, source: str | Path) -> None:
+        """Restore weights, optimizer, scheduler, scaler, callbacks, RNG and data position.
+
+        Args:
+            source: A run directory (its newest good checkpoint) or a checkpoint directory.
+
+        Raises:
+            CheckpointError: nothing loadable at ``source``, or ``fit`` has not set up the model yet.
+        """
+        state = _checkpointing.restore(self, source)
+        self._last_log_step = int(state.get("last_log_step", self.global_step))
+        self._loader_state = state.get("loader")
+        _log.info("resumed", source=str(source), step=self.global_step, epoch=self.epoch)
+
+
+def __getattr__(name: str) -> Any:
+    return _deprecated.moved_attribute(__name__, name)
