@@ -16,7 +16,7 @@ from forge.core import _logging as flog
 @pytest.fixture(autouse=True)
 def reset_logging() -> Iterator[None]:
     yield
-    flog.configure(fmt="console", level="info")
+    flog.configure_logging(fmt="console", level="info")
 
 
 def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -25,7 +25,7 @@ def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
 
 def test_json_lines() -> None:
     out = io.StringIO()
-    flog.configure(fmt="json", level="info", stream=out)
+    flog.configure_logging(fmt="json", level="info", stream=out)
     flog.get_logger("forge.test", run="r1").info("step_done", step=3, loss=0.5)
     (event,) = json_lines(out)
     assert {
@@ -41,7 +41,7 @@ def test_json_lines() -> None:
 
 def test_console_is_readable_text() -> None:
     out = io.StringIO()
-    flog.configure(fmt="console", level="info", stream=out)
+    flog.configure_logging(fmt="console", level="info", stream=out)
     flog.get_logger("forge.test").warning("disk_low", free_gb=3)
     text = out.getvalue()
     assert "disk_low" in text and "free_gb=3" in text and "warning" in text and "forge.test" in text
@@ -55,7 +55,7 @@ def test_console_is_readable_text() -> None:
 )
 def test_level_switch(level: str, written: list[str]) -> None:
     out = io.StringIO()
-    flog.configure(fmt="json", level=level, stream=out)
+    flog.configure_logging(fmt="json", level=level, stream=out)
     log = flog.get_logger("forge.test")
     log.debug("d")
     log.info("i")
@@ -66,15 +66,15 @@ def test_level_switch(level: str, written: list[str]) -> None:
 
 def test_bad_configuration_is_refused() -> None:
     with pytest.raises(ValueError, match="log format 'xml'"):
-        flog.configure(fmt="xml")  # type: ignore[arg-type]  # the wrong value is the point
+        flog.configure_logging(fmt="xml")  # type: ignore[arg-type]  # the wrong value is the point
     with pytest.raises(ValueError, match="log level 'loud'"):
-        flog.configure(level="loud")
+        flog.configure_logging(level="loud")
 
 
 def test_a_logger_made_before_configure_follows_it() -> None:
     early = flog.get_logger("forge.early")  # as a module-level logger is, at import time
     out = io.StringIO()
-    flog.configure(fmt="json", level="warning", stream=out)
+    flog.configure_logging(fmt="json", level="warning", stream=out)
     early.info("hidden")
     early.bind(phase="x").warning("shown", api_key="k")
     (event,) = json_lines(out)
@@ -83,7 +83,7 @@ def test_a_logger_made_before_configure_follows_it() -> None:
 
 def test_secret_named_keys_are_redacted_at_any_depth() -> None:
     out = io.StringIO()
-    flog.configure(fmt="json", level="info", stream=out)
+    flog.configure_logging(fmt="json", level="info", stream=out)
     flog.get_logger("forge.test").info(
         "request",
         token="t0p",
@@ -110,7 +110,7 @@ def test_secret_named_keys_are_redacted_at_any_depth() -> None:
 
 def test_emails_are_redacted_everywhere() -> None:
     out = io.StringIO()
-    flog.configure(fmt="json", level="info", stream=out)
+    flog.configure_logging(fmt="json", level="info", stream=out)
     flog.get_logger("forge.test").info(
         "mail sent to jane.doe+ml@example.co.uk",
         to=["a.b@corp.example.com", 3],
@@ -125,7 +125,7 @@ def test_emails_are_redacted_everywhere() -> None:
 
 def test_exceptions_are_rendered_and_redacted() -> None:
     out = io.StringIO()
-    flog.configure(fmt="json", level="info", stream=out)
+    flog.configure_logging(fmt="json", level="info", stream=out)
     try:
         raise RuntimeError("cannot reach bob@example.com")
     except RuntimeError:
@@ -138,7 +138,7 @@ def test_json_file_tee_gets_json_while_the_console_gets_text(tmp_path: Path) -> 
     out = io.StringIO()
     log_file = tmp_path / "run" / "log.jsonl"
     log_file.parent.mkdir()
-    flog.configure(fmt="console", level="info", stream=out, json_file=log_file)
+    flog.configure_logging(fmt="console", level="info", stream=out, json_file=log_file)
     flog.get_logger("forge.test").info("epoch_end", epoch=1, secret="s3")
     flog.get_logger("forge.test").info("epoch_end", epoch=2)
     lines = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines()]
@@ -147,7 +147,7 @@ def test_json_file_tee_gets_json_while_the_console_gets_text(tmp_path: Path) -> 
     assert "epoch_end" in out.getvalue() and "s3" not in out.getvalue()
     assert not out.getvalue().lstrip().startswith("{")
     # reconfiguring closes the old file and appends to the new one
-    flog.configure(fmt="json", level="info", stream=out, json_file=log_file)
+    flog.configure_logging(fmt="json", level="info", stream=out, json_file=log_file)
     flog.get_logger("forge.test").info("again")
     assert len(log_file.read_text(encoding="utf-8").splitlines()) == 3
 

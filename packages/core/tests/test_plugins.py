@@ -190,11 +190,11 @@ def test_duplicate_component_names_fail_the_plugin() -> None:
 
 def test_failures_are_logged_as_warnings() -> None:
     out = io.StringIO()
-    flog.configure(fmt="json", level="warning", stream=out)
+    flog.configure_logging(fmt="json", level="warning", stream=out)
     try:
         registry_of(ep("broken", "forge_fixture_broken_import")).load()
     finally:
-        flog.configure(fmt="console", level="info")
+        flog.configure_logging(fmt="console", level="info")
     event = json.loads(out.getvalue().splitlines()[0])
     assert event["event"] == "plugin_failed" and event["plugin"] == "broken" and event["level"] == "warning"
 
@@ -203,14 +203,14 @@ def test_trace_logs_every_hook_call_with_implementations_and_results() -> None:
     settings = PluginSettings.from_env({"FORGE_TRACE_PLUGINS": "1"})
     assert settings.trace
     out = io.StringIO()
-    flog.configure(fmt="json", level="info", stream=out)
+    flog.configure_logging(fmt="json", level="info", stream=out)
     try:
         reg = Registry(
             settings, entry_points=[ep("good", "forge_fixture_good"), ep("raises", "forge_fixture_hook_raises")]
         )
         reg.load()
     finally:
-        flog.configure(fmt="console", level="info")
+        flog.configure_logging(fmt="console", level="info")
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     calls = [e for e in events if e["event"] == "hook_call"]
     results = [e for e in events if e["event"] == "hook_result"]
@@ -231,11 +231,11 @@ def test_trace_logs_every_hook_call_with_implementations_and_results() -> None:
 
 def test_no_trace_without_the_flag() -> None:
     out = io.StringIO()
-    flog.configure(fmt="json", level="debug", stream=out)
+    flog.configure_logging(fmt="json", level="debug", stream=out)
     try:
         registry_of(ep("good", "forge_fixture_good")).load()
     finally:
-        flog.configure(fmt="console", level="info")
+        flog.configure_logging(fmt="console", level="info")
     assert "hook_call" not in out.getvalue()
 
 

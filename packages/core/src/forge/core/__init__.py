@@ -23,7 +23,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from forge.core._deprecated import install_module_aliases
-from forge.core._lazy import lazy_exports
+from forge.core._lazy import lazy_exports as lazy_exports
 
 if TYPE_CHECKING:
     from forge.core._checkpoint import Checkpoint as Checkpoint
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from forge.core._checkpoint import verify_checkpoint as verify_checkpoint
     from forge.core._deprecated import ForgeDeprecationWarning as ForgeDeprecationWarning
     from forge.core._lazy import lazy_exports as lazy_exports
+    from forge.core._logging import configure_logging as configure_logging
     from forge.core._logging import get_logger as get_logger
     from forge.core._plugins import PLUGIN_API_VERSION as PLUGIN_API_VERSION
     from forge.core._plugins import SUPPORTED_PLUGIN_APIS as SUPPORTED_PLUGIN_APIS

@@ -45,6 +45,7 @@ MOVED_ATTRIBUTES: dict[str, dict[str, str]] = {
         "wilson_interval": "forge.core.evaluator:wilson_interval",
     },
     "forge.core._run": {"load_model": "forge.core:load_model"},
+    "forge.core._logging": {"configure": "forge.core:configure_logging"},
     "forge.core.data._fingerprint": {
         "canonical_json": "forge.core._digest:canonical_json",
         "fingerprint_config": "forge.core.data:digest",

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["LogFormat", "configure", "get_logger", "redact"]
+__all__ = ["LogFormat", "configure_logging", "get_logger", "redact"]
 
 LogFormat = Literal["console", "json"]
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
@@ -87,7 +87,7 @@ class _Sink:
 _state: dict[str, Any] = {}
 
 
-def configure(
+def configure_logging(
     *,
     fmt: LogFormat = "console",
     level: str = "info",
@@ -188,3 +188,9 @@ class _LazyLogger:
 
     def __getattr__(self, method: str) -> Any:
         return getattr(_structlog().get_logger().bind(**self._context), method)
+
+
+def __getattr__(name: str) -> Any:
+    from forge.core._deprecated import moved_attribute
+
+    return moved_attribute(__name__, name)

@@ -48,6 +48,10 @@ def normalize_kind(kind: str) -> str:
     return k
 
 
+def _as_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(value or {})
+
+
 @attrs.frozen
 class ComponentSpec:
     """A registered component: what it is, who provides it, and how to build it."""
@@ -61,8 +65,8 @@ class ComponentSpec:
     """``"module:attr"`` of the builder (for recipes ``"package:resource"``)."""
     config: str | None = None
     """``"module:Class"`` of the attrs config class."""
-    defaults: Mapping[str, Any] = attrs.field(factory=dict)
-    tags: frozenset[str] = frozenset()
+    defaults: Mapping[str, Any] = attrs.field(factory=dict, converter=_as_dict)
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     summary: str = ""
     example: str | None = None
 
@@ -125,19 +129,11 @@ class Registry:
         pending: list[ComponentSpec] = []
 
         def register_for(kind: hookspecs.Kind) -> hookspecs.Register:
-            def register(
-                short: str,
-                /,
-                *,
-                builder: str,
-                config: str | None = None,
-                defaults: Mapping[str, Any] | None = None,
-                summary: str = "",
-                tags: Iterable[str] = (),
-                example: str | None = None,
-            ) -> None:
+            def register(short: str, /, **fields: Any) -> None:
+                # the keywords are those of hookspecs.Register, which plugins are type-checked against
                 if not short or "." in short or "/" in short:
                     raise RegistryError(f"{kind.name} name {short!r}: must be non-empty without '.' or '/'")
+                spec = ComponentSpec(kind=kind.name, name=f"{name}.{short}", provider=name, **fields)
                 if settings.trace:
                     # register() returns nothing, so the hook's result proper is what it registered
                     _trace_log().info(
@@ -145,23 +141,11 @@ class Registry:
                         hook=kind.hook,
                         plugin=name,
                         kind=kind.name,
-                        name=f"{name}.{short}",
-                        builder=builder,
-                        config=config,
+                        name=spec.name,
+                        builder=spec.builder,
+                        config=spec.config,
                     )
-                pending.append(
-                    ComponentSpec(
-                        kind=kind.name,
-                        name=f"{name}.{short}",
-                        provider=name,
-                        builder=builder,
-                        config=config,
-                        defaults=dict(defaults or {}),
-                        tags=frozenset(tags),
-                        summary=summary,
-                        example=example,
-                    )
-                )
+                pending.append(spec)
 
             return register
 

@@ -64,13 +64,13 @@ class ForgeGroup(click.Group):
 
 
 def _configure_logging(ctx: click.Context) -> None:
-    from forge.core._logging import configure
+    from forge.core._logging import configure_logging
 
     params = ctx.find_root().params
     verbose, quiet = params.get("verbose") or 0, bool(params.get("quiet"))
     level = "warning" if quiet else ("debug" if verbose > 1 else "info")
     fmt = params.get("log_format") or os.environ.get("FORGE_LOG_FORMAT", "console")
-    configure(fmt="json" if fmt == "json" else "console", level=level)
+    configure_logging(fmt="json" if fmt == "json" else "console", level=level)
 
 
 def _apply_plugin_options(ctx: click.Context) -> None:
