@@ -133,3 +133,36 @@ def test_plugins_import_only_public_core_names(package: str) -> None:
                     continue
                 problems.append(f"{where}: {name} is not in {target}.__all__")
     assert not problems, "\n".join(problems)
+
+
+# The floors of forge-core, lowest first: a module may import its own floor and the floors below.
+# docs/architecture.md draws the same picture; change both together.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("errors", "_deprecated"),
+    ("_atomic", "_digest", "_lazy", "_logging", "config", "hookspecs"),
+    ("_plugins", "_checkpoint", "_reproducibility"),
+    ("_registry", "_plugin", "testing", "_doctor"),
+    ("models", "losses", "metrics", "optim", "data"),
+    ("_run", "trainer"),
+    ("_recipe",),
+    ("_runner", "evaluator"),
+    ("cli", "recipes", ""),  # "" is the face, forge/core/__init__.py
+)
+
+
+def _unit(module: str) -> str:
+    """The first name below ``forge.core`` (a module or a subpackage); ``""`` for the face itself."""
+    return module.split(".")[2] if module.count(".") >= 2 else ""
+
+
+def test_core_imports_only_downwards() -> None:
+    floor_of = {unit: i for i, units in enumerate(FLOORS) for unit in units}
+    modules = _modules(CORE_SRC, "forge.core")
+    assert {_unit(m) for m in modules} <= set(floor_of), "a new top-level module of core needs a floor in FLOORS"
+    upward = [
+        f"{a} (floor {floor_of[_unit(a)]}) imports {b} (floor {floor_of[_unit(b)]})"
+        for a, targets in _graph(modules).items()
+        for b in targets
+        if floor_of[_unit(b)] > floor_of[_unit(a)]
+    ]
+    assert not upward, "\n".join(upward)

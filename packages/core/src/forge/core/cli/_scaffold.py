@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from forge.core._atomic import atomic_directory
+from forge.core._plugins import core_version
 
 __all__ = ["new_plugin_command", "write_plugin"]
 
@@ -23,7 +24,7 @@ version = "0.1.0"
 description = "A forge plugin: {name}"
 readme = "README.md"
 requires-python = ">=3.10"
-dependencies = ["forge-core>=0.1,<0.2", "torch>=2.4,<3"]
+dependencies = ["forge-core{core_range}", "torch>=2.4,<3"]
 
 [project.optional-dependencies]
 test = ["pytest>=7"]
@@ -37,7 +38,7 @@ packages = ["src/{module}"]
     "README.md": """\
 # {dist}
 
-A [forge](https://pypi.org/project/forge-core/) plugin. It registers the model `{name}.tiny_cnn`.
+A forge plugin. It registers the model `{name}.tiny_cnn`.
 
 ```bash
 pip install -e .[test]
@@ -156,6 +157,8 @@ def write_plugin(name: str, directory: Path) -> Path:
         raise click.BadParameter(f"{name!r}: use lowercase letters, digits and underscores, starting with a letter")
     dist = f"forge-{name.replace('_', '-')}"
     module = f"forge_{name}"
+    major, minor = (int(part) for part in core_version().split(".")[:2])
+    core_range = f">={major}.{minor},<{major}.{minor + 1}"  # the minor series this core belongs to
     root = directory / dist
     try:
         # All files or none: an interrupted write leaves no half package that blocks the next try.
@@ -163,7 +166,7 @@ def write_plugin(name: str, directory: Path) -> Path:
             for rel, template in _FILES.items():
                 path = tmp / rel.format(module=module)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(template.format(name=name, dist=dist, module=module), encoding="utf-8")
+                path.write_text(template.format(name=name, dist=dist, module=module, core_range=core_range), encoding="utf-8")
     except FileExistsError:
         raise click.BadParameter(f"{root} exists already; choose another name or folder") from None
     return root
