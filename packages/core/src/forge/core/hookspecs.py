@@ -111,7 +111,12 @@ KINDS: Mapping[str, Kind] = {
         Kind("transform", "transforms", "Register data transforms (builders return a config-serializable callable)."),
         Kind("optimizer", "optimizers", "Register optimizers (builders return ``f(model) -> torch.optim.Optimizer``)."),
         Kind("scheduler", "schedulers", "Register LR schedulers (builders return ``f(optimizer, total_steps)``)."),
-        Kind("trainer", "trainers", "Register trainers (the default one is ``core.default``)."),
+        Kind(
+            "trainer",
+            "trainers",
+            "Register trainers (builders are ``f(config, *, callbacks=(), run_dir=None) -> Trainer``;"
+            " the default one is ``core.default``).",
+        ),
         Kind("callback", "callbacks", "Register trainer callbacks."),
         Kind("exporter", "exporters", "Register model exporters (ONNX, torch.export, ...)."),
         Kind("tracker", "trackers", "Register experiment trackers."),
