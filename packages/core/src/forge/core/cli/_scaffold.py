@@ -166,7 +166,8 @@ def write_plugin(name: str, directory: Path) -> Path:
             for rel, template in _FILES.items():
                 path = tmp / rel.format(module=module)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(template.format(name=name, dist=dist, module=module, core_range=core_range), encoding="utf-8")
+                text = template.format(name=name, dist=dist, module=module, core_range=core_range)
+                path.write_text(text, encoding="utf-8")
     except FileExistsError:
         raise click.BadParameter(f"{root} exists already; choose another name or folder") from None
     return root
