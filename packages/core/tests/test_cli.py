@@ -248,7 +248,9 @@ def test_new_plugin_writes_a_package(tmp_path: Path) -> None:
     root = tmp_path / "forge-demo-x"
     assert result.exit_code == 0 and f"wrote {root}" in result.stdout
     pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'demo_x = "forge_demo_x.plugin"' in pyproject and '"forge-core>=0.1,<0.2"' in pyproject
+    major, minor = (int(part) for part in __version__.split(".")[:2])
+    assert 'demo_x = "forge_demo_x.plugin"' in pyproject
+    assert f'"forge-core>={major}.{minor},<{major}.{minor + 1}"' in pyproject  # the installed core's series
     for rel in (
         "src/forge_demo_x/plugin.py",
         "src/forge_demo_x/configs.py",
