@@ -7,7 +7,7 @@ run="runs/quickstart-$(date +%Y%m%d-%H%M%S)"
 forge --version
 forge plugins
 forge list models --tag image-classification
-forge train vision/digits --run-dir "$run"
+forge train vision/digits --run-dir "$run" --overwrite  # a rerun within the same second replaces its run
 forge eval "$run"
 python -c "
 import numpy as np

@@ -25,6 +25,7 @@ from forge.core.errors import ConfigError, RegistryError
 from forge.core.evaluator import ConfidenceInterval, evaluate_run, wilson_interval
 
 SMALL = ["data.num_samples=256", "trainer.max_epochs=2", "trainer.log_every_n_steps=2"]
+TINY = ["data.num_samples=128", "trainer.max_epochs=1", "trainer.log_every_n_steps=1"]
 
 
 @pytest.fixture(autouse=True)
@@ -105,6 +106,84 @@ def test_cli_train_and_eval(tmp_path: Path) -> None:
     assert ev.exit_code == 0, ev.output
     report = json.loads(ev.output[ev.output.index("{") :])
     assert report["which"] == "best" and 0.0 <= report["accuracy"] <= 1.0
+
+
+def test_training_into_a_run_directory_is_refused_unless_overwrite(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run_recipe("core/mlp", TINY, run_dir=run)
+    first_log = RunDir(run).read_log()
+    with pytest.raises(ConfigError, match=r"run: already holds a run .*--resume .*--overwrite"):
+        run_recipe("core/mlp", [*TINY, "optimizer.lr=0.002"], run_dir=run)
+    assert RunDir(run).read_log() == first_log
+    assert json.loads((run / "config.json").read_text())["optimizer"]["lr"] == 0.003
+
+    run_recipe("core/mlp", [*TINY, "optimizer.lr=0.002"], run_dir=run, overwrite=True)
+    assert json.loads((run / "config.json").read_text())["optimizer"]["lr"] == 0.002
+    assert len(RunDir(run).read_log()) == len(first_log)  # one run's lines, not both runs'
+    assert [p.name for p in (run / "checkpoints").iterdir() if p.is_dir()] == ["step-000002"]
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "model.name=core.nope",  # unknown model
+        "data.name=core.nope",  # bad data section
+        "data.num_samples=0",
+        "model.num_classes=2",  # fails inside the first step: the data has four classes
+    ],
+)
+def test_a_run_failing_before_its_first_step_leaves_no_run_directory(tmp_path: Path, override: str) -> None:
+    with pytest.raises(Exception):  # noqa: B017  # each override fails its own way
+        run_recipe("core/mlp", [*TINY, override], run_dir=tmp_path / "runs" / "new")
+    assert not (tmp_path / "runs").exists()
+    with pytest.raises(Exception):  # noqa: B017
+        run_recipe("core/mlp", [*TINY, override], runs_root=tmp_path / "generated")
+    assert not (tmp_path / "generated").exists()
+    given = tmp_path / "empty"
+    given.mkdir()
+    with pytest.raises(Exception):  # noqa: B017
+        run_recipe("core/mlp", [*TINY, override], run_dir=given)
+    assert given.is_dir() and not any(given.iterdir())
+
+
+def test_resuming_a_finished_run_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forge.core.cli._train import train_command
+
+    warnings: list[tuple[str, dict[str, Any]]] = []
+
+    class Recorder:
+        def warning(self, event: str, **fields: Any) -> None:
+            warnings.append((event, fields))
+
+    monkeypatch.setattr(_runner, "_log", Recorder())
+    run = tmp_path / "run"
+    assert not run_recipe("core/mlp", TINY, run_dir=run).already_finished
+    resumed = resume_run(run)
+    assert resumed.already_finished and resumed.fit.global_step == 2
+    assert warnings[0][0] == "run.already_finished"
+    assert "trainer.max_epochs=N" in warnings[0][1]["hint"]
+    extended = resume_run(run, ["trainer.max_epochs=2"])
+    assert not extended.already_finished and extended.fit.global_step == 4 and len(warnings) == 1
+
+    out = CliRunner().invoke(train_command, ["--resume", str(run), "trainer.max_epochs=2"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert f"{run}: nothing was trained: the run had already finished (max_epochs)" in out.stderr
+    assert f"forge train --resume {run} trainer.max_epochs=N" in out.stderr
+    assert json.loads(out.stdout[out.stdout.index("{") :])["already_finished"] is True
+
+
+def test_cli_train_refuses_a_used_run_dir_and_overwrite_replaces_it(tmp_path: Path) -> None:
+    from forge.core.cli._train import train_command
+
+    runner = CliRunner()
+    run = str(tmp_path / "r")
+    assert runner.invoke(train_command, ["core/mlp", *TINY, "--run-dir", run]).exit_code == 0
+    refused = runner.invoke(train_command, ["core/mlp", *TINY, "--run-dir", run])
+    assert isinstance(refused.exception, ConfigError) and "--overwrite" in str(refused.exception)
+    replaced = runner.invoke(train_command, ["core/mlp", *TINY, "--run-dir", run, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    both = runner.invoke(train_command, ["--resume", run, "--overwrite"])
+    assert both.exit_code == 2 and "--resume continues its own run directory" in both.output
 
 
 def _wilson(accuracy: float, samples: int) -> tuple[float, float]:

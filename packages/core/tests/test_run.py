@@ -1,4 +1,4 @@
-"""The run directory: step log, checkpoint lookup with corruption fallback, config hash."""
+"""The run directory: new runs never mix with old ones, step log, checkpoint fallback, config hash."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from forge.core._run import RunDir, config_hash, find_checkpoint
-from forge.core.errors import CheckpointError
+from forge.core.errors import CheckpointError, ConfigError
 from forge.core.trainer._config import CheckpointConfig, EMAConfig, TrainerConfig
 from forge.core.trainer._trainer import Trainer
 
@@ -64,3 +64,34 @@ def test_corrupted_newest_checkpoint_falls_back_to_previous(tmp_path: Path) -> N
 def test_config_hash_is_order_independent() -> None:
     assert config_hash({"a": 1, "b": {"c": 2}}) == config_hash({"b": {"c": 2}, "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_new_run_refuses_a_directory_holding_a_run_unless_overwrite_empties_it(tmp_path: Path) -> None:
+    _train(tmp_path / "old")
+    with pytest.raises(ConfigError, match=r"old: already holds a run .*--resume .*--overwrite .*another --run-dir"):
+        RunDir.new(tmp_path / "old")
+    assert (tmp_path / "old" / "checkpoints" / "index.json").exists()  # refused: nothing touched
+    run = RunDir.new(tmp_path / "old", overwrite=True)
+    assert [p.name for p in run.path.iterdir()] == ["checkpoints"] and not any(run.checkpoints_dir.iterdir())
+
+
+def test_overwrite_never_deletes_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "checkpoints").mkdir()
+    for overwrite in (False, True):
+        with pytest.raises(ConfigError, match=r"not a forge run directory \(found checkpoints/, notes.txt\)"):
+            RunDir.new(tmp_path, overwrite=overwrite)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_new_run_accepts_an_empty_directory_and_discard_restores_it(tmp_path: Path) -> None:
+    RunDir.new(tmp_path).discard()
+    assert tmp_path.is_dir() and not any(tmp_path.iterdir())
+    run = RunDir.new(tmp_path / "a" / "b")
+    run.log_step({"step": 1})
+    run.discard()  # removes the directories it made, parents included
+    assert not any(tmp_path.iterdir())
+    generated = RunDir.new(root=tmp_path / "runs", name="core/mlp")
+    assert generated.path.parent == tmp_path / "runs" and "core-mlp" in generated.path.name
+    generated.discard()
+    assert not (tmp_path / "runs").exists()

@@ -22,13 +22,14 @@ import datetime as _dt
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from forge.core._atomic import write_json
 from forge.core._digest import digest
-from forge.core.errors import CheckpointError
+from forge.core.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
     from forge.core._checkpoint import Checkpoint
@@ -36,6 +37,21 @@ if TYPE_CHECKING:
 __all__ = ["RunDir", "config_hash", "find_checkpoint"]
 
 Which = Literal["best", "last"]
+
+# The names a run directory's writers use (see the layout above); a folder holding only these is
+# the remains of a run, which ``--overwrite`` may empty.
+_LAYOUT = frozenset(
+    {
+        "config.toml",
+        "config.json",
+        "environment.json",
+        "lineage.json",
+        "log.jsonl",
+        "metrics.json",
+        "checkpoints",
+        "profile",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -65,6 +81,8 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         self.checkpoints_dir.mkdir(exist_ok=True)
         self._log: IO[str] | None = None
+        # Set by new(): the directories it made (the run directory first, then missing parents).
+        self._made: list[Path] | None = None
 
     @classmethod
     def create(
@@ -80,11 +98,62 @@ class RunDir:
         Returns:
             The run directory.
         """
-        if path is None:
-            stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-            safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
-            path = Path(root) / f"{stamp}-{safe}-{secrets.token_hex(3)}"
-        return cls(path)
+        return cls(_fresh_path(root, name) if path is None else path)
+
+    @classmethod
+    def new(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        root: str | os.PathLike[str] = "runs",
+        name: str = "run",
+        overwrite: bool = False,
+    ) -> RunDir:
+        """The directory of a new run: ``path`` (missing or empty), or a fresh one under ``root``.
+
+        A run never writes into another run's directory: that would mix two runs' logs and
+        checkpoints under one config.
+
+        Args:
+            path: An explicit directory; one that holds files is refused unless ``overwrite``.
+            root: Parent of generated run directories.
+            name: A label put into generated names (e.g. the recipe name).
+            overwrite: Empty ``path`` first when it holds a previous run.
+
+        Returns:
+            The run directory; :meth:`discard` removes what this call created.
+
+        Raises:
+            ConfigError: ``path`` is not empty and ``overwrite`` is false, or it holds files that are
+                not a forge run (never deleted, even with ``overwrite``).
+        """
+        target = _fresh_path(root, name) if path is None else Path(path)
+        if target.is_dir() and any(target.iterdir()):
+            _make_room(target, overwrite=overwrite)
+        made = [p for p in (target, *target.parents) if not p.exists()]
+        run = cls(target)
+        run._made = made
+        return run
+
+    def discard(self) -> None:
+        """Remove what this run wrote, for a run that failed before its first step.
+
+        A directory :meth:`new` made is removed (with the parents it made, when nothing else is in
+        them); a directory that existed before is emptied, as it was (or as ``overwrite`` left it).
+        A directory not opened by :meth:`new` is left alone.
+        """
+        self.close()
+        if self._made is None:
+            return
+        if not self._made:
+            _empty(self.path)
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        for parent in self._made[1:]:
+            try:
+                parent.rmdir()
+            except OSError:  # something else was put there meanwhile
+                break
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -173,6 +242,38 @@ class RunDir:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _fresh_path(root: str | os.PathLike[str], name: str) -> Path:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+    return Path(root) / f"{stamp}-{safe}-{secrets.token_hex(3)}"
+
+
+def _make_room(path: Path, *, overwrite: bool) -> None:
+    """Empty the non-empty ``path`` for a new run when allowed; raise ConfigError otherwise."""
+    names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in path.iterdir())
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    is_run = (path / "config.json").is_file() and (path / "checkpoints").is_dir()
+    if not (is_run or all(name.rstrip("/") in _LAYOUT for name in names)):
+        raise ConfigError(
+            f"{path}: not empty and not a forge run directory (found {shown}); a new run needs an empty "
+            f"or new directory, and overwrite never deletes other files: choose another --run-dir"
+        )
+    if not overwrite:
+        raise ConfigError(
+            f"{path}: already holds a run (found {shown}); continue it with `forge train --resume {path}` "
+            f"(resume_run), replace it with --overwrite (overwrite=True), or choose another --run-dir"
+        )
+    _empty(path)
+
+
+def _empty(path: Path) -> None:
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def find_checkpoint(source: str | os.PathLike[str], which: Which = "last") -> Checkpoint:

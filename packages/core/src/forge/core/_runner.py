@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from forge.core._logging import get_logger
 from forge.core._recipe import Recipe, ResolvedRecipe, load_recipe
 from forge.core._run import RunDir, Which, find_checkpoint
 from forge.core.config import apply_overrides
@@ -24,9 +25,12 @@ from forge.core.errors import CheckpointError, ForgeError
 if TYPE_CHECKING:
     from torch import nn
 
+    from forge.core.trainer._protocol import TrainerView
     from forge.core.trainer._trainer import FitResult
 
 __all__ = ["RunResult", "build_loaders", "load_model", "resume_run", "run_recipe"]
+
+_log = get_logger(__name__)
 
 
 @attrs.frozen
@@ -37,11 +41,14 @@ class RunResult:
         run_dir: The run directory.
         fit: The trainer's result.
         metrics: Final metrics (validation and, when there is a test split, test).
+        already_finished: A resumed run had already reached its max_epochs/max_steps, so nothing
+            was trained (a warning says how to extend it).
     """
 
     run_dir: Path
     fit: FitResult
     metrics: dict[str, float]
+    already_finished: bool = False
 
 
 def run_recipe(
@@ -50,20 +57,26 @@ def run_recipe(
     *,
     run_dir: str | os.PathLike[str] | None = None,
     runs_root: str | os.PathLike[str] = "runs",
+    overwrite: bool = False,
 ) -> RunResult:
     """Train what a recipe describes and write a run directory.
 
     Args:
         path_or_name: A recipe file or a registered recipe name.
         overrides: ``"trainer.max_epochs=2"``-style overrides.
-        run_dir: The run directory (default: a fresh one under ``runs_root``).
+        run_dir: The run directory (default: a fresh one under ``runs_root``). It must be new or
+            empty: continue a run with :func:`resume_run`.
         runs_root: Parent of generated run directories.
+        overwrite: Empty ``run_dir`` first when it holds a previous run (never a folder that is
+            not a run directory).
 
     Returns:
-        A :class:`RunResult`.
+        A :class:`RunResult`. A run that fails before its first step leaves no run directory
+        (an existing empty ``run_dir`` is left empty).
 
     Raises:
-        ConfigError: the recipe is invalid (key path named).
+        ConfigError: the recipe is invalid (key path named), or ``run_dir`` is not empty and
+            ``overwrite`` is false.
         ForgeError: building or training failed.
 
     Example::
@@ -71,7 +84,7 @@ def run_recipe(
         result = run_recipe("core/mlp", ["trainer.max_epochs=2"], run_dir="runs/mlp")
     """
     recipe = load_recipe(path_or_name, overrides)
-    run = RunDir.create(run_dir, root=runs_root, name=recipe.name)
+    run = RunDir.new(run_dir, root=runs_root, name=recipe.name, overwrite=overwrite)
     return _execute(recipe, run, resume=False)
 
 
@@ -115,7 +128,60 @@ def build_loaders(resolved: ResolvedRecipe, splits: Any) -> tuple[Any, Any, Any]
     return train, val, test
 
 
+class _Progress:
+    """A callback noting where ``fit`` started (after a resume restored the saved state).
+
+    It counts the steps a fit trained: a new run that trained none is discarded on failure, and a
+    resumed run that trained none had already finished.
+    """
+
+    def __init__(self) -> None:
+        self._trainer: TrainerView | None = None
+        self._start = 0
+
+    def on_train_start(self, trainer: TrainerView) -> None:
+        self._trainer, self._start = trainer, trainer.global_step
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps trained by this ``fit`` so far (0 before training started)."""
+        return 0 if self._trainer is None else self._trainer.global_step - self._start
+
+
 def _execute(recipe: Recipe, run: RunDir, *, resume: bool) -> RunResult:
+    progress = _Progress()
+    try:
+        fit, final = _train(recipe, run, resume=resume, progress=progress)
+    except BaseException:
+        if not resume and progress.steps == 0:
+            run.discard()  # nothing was trained: leave no half-written run behind
+        raise
+    finally:
+        run.close()
+    finished = resume and progress.steps == 0
+    if finished:
+        _log.warning(
+            "run.already_finished",
+            run_dir=str(run.path),
+            step=fit.global_step,
+            epoch=fit.epoch,
+            stop_reason=fit.stop_reason,
+            hint=finished_hint(run.path, fit.stop_reason),
+        )
+    return RunResult(run_dir=run.path, fit=fit, metrics=final, already_finished=finished)
+
+
+def finished_hint(run_dir: Path, stop_reason: str) -> str:
+    """What to say when resuming ``run_dir`` trained nothing because it had stopped for ``stop_reason``."""
+    key = "max_steps" if stop_reason == "max_steps" else "max_epochs"
+    return (
+        f"nothing was trained: the run had already finished ({stop_reason or 'done'}); "
+        f"forge train --resume {run_dir} trainer.{key}=N extends it, at the schedule's final learning rate "
+        "(the schedule is not re-planned)"
+    )
+
+
+def _train(recipe: Recipe, run: RunDir, *, resume: bool, progress: _Progress) -> tuple[FitResult, dict[str, float]]:
     from forge.core._registry import registry
     from forge.core._reproducibility import seed_everything
 
@@ -143,25 +209,23 @@ def _execute(recipe: Recipe, run: RunDir, *, resume: bool) -> RunResult:
 
         train = BatchTransformLoader(train, resolved.batch_transform.build(), seed=recipe.seed)
     callbacks = [c.build() for c in resolved.callbacks]
-    trainer = registry.builder("trainer", recipe.trainer_name)(recipe.trainer, callbacks=callbacks, run_dir=run)
-    try:
-        fit = trainer.fit(
-            model,
-            train,
-            loss_fn=loss,
-            optimizer=optimizer,
-            scheduler=scheduler,
-            val_loader=val,
-            metrics=metrics,
-            resume_from=run.path if resume else None,
-        )
-        final = dict(fit.metrics)
-        if test is not None:
-            final.update({k.replace("val/", "test/", 1): v for k, v in trainer.validate(test).items()})
-        run.write_metrics({"step": fit.global_step, "epoch": fit.epoch, "stop_reason": fit.stop_reason, **final})
-    finally:
-        run.close()
-    return RunResult(run_dir=run.path, fit=fit, metrics=final)
+    build_trainer = registry.builder("trainer", recipe.trainer_name)
+    trainer = build_trainer(recipe.trainer, callbacks=[*callbacks, progress], run_dir=run)
+    fit: FitResult = trainer.fit(
+        model,
+        train,
+        loss_fn=loss,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        val_loader=val,
+        metrics=metrics,
+        resume_from=run.path if resume else None,
+    )
+    final = dict(fit.metrics)
+    if test is not None:
+        final.update({k.replace("val/", "test/", 1): v for k, v in trainer.validate(test).items()})
+    run.write_metrics({"step": fit.global_step, "epoch": fit.epoch, "stop_reason": fit.stop_reason, **final})
+    return fit, final
 
 
 def load_model(run_dir: str | os.PathLike[str], which: Which = "best", *, ema: bool | None = None) -> nn.Module:

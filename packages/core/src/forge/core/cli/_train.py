@@ -28,9 +28,17 @@ __all__ = ["eval_command", "train_command"]
     "run_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write the run here (default: runs/<time>-<recipe>-<id>).",
+    help="Write the run here (default: runs/<time>-<recipe>-<id>); it must be new or empty.",
 )
-def train_command(recipe: str | None, overrides: tuple[str, ...], resume: Path | None, run_dir: Path | None) -> None:
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    help="Replace the run already in --run-dir (refused for a folder that is not a run directory).",
+)
+def train_command(
+    recipe: str | None, overrides: tuple[str, ...], resume: Path | None, run_dir: Path | None, overwrite: bool
+) -> None:
     """Train RECIPE (a file or a registered name such as core/mlp) with KEY=VALUE overrides.
 
     \b
@@ -38,28 +46,25 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], resume: Path |
       forge train core/mlp
       forge train my_recipe.toml trainer.max_epochs=3 optimizer.lr=0.01
       forge train --resume runs/20250101-120000-core.mlp-ab12cd trainer.max_epochs=10
+      forge train core/mlp --run-dir runs/mlp --overwrite
     """
-    from forge.core._runner import resume_run, run_recipe
+    from forge.core._runner import finished_hint, resume_run, run_recipe
 
     if resume is not None:
+        if overwrite or run_dir is not None:
+            raise click.UsageError("--resume continues its own run directory: drop --run-dir and --overwrite")
         # With --resume, a lone KEY=VALUE given where RECIPE goes is an override.
         extra = (recipe,) if recipe is not None else ()
         result = resume_run(resume, [*extra, *overrides])
     else:
         if recipe is None:
             raise click.UsageError("give a RECIPE (file or registered name) or --resume RUN_DIR")
-        result = run_recipe(recipe, overrides, run_dir=run_dir)
-    click.echo(
-        json.dumps(
-            {
-                "run_dir": str(result.run_dir),
-                "step": result.fit.global_step,
-                "stop_reason": result.fit.stop_reason,
-                **result.metrics,
-            },
-            indent=2,
-        )
-    )
+        result = run_recipe(recipe, overrides, run_dir=run_dir, overwrite=overwrite)
+    summary = {"run_dir": str(result.run_dir), "step": result.fit.global_step, "stop_reason": result.fit.stop_reason}
+    if result.already_finished:
+        summary["already_finished"] = True
+        click.echo(f"{result.run_dir}: {finished_hint(result.run_dir, result.fit.stop_reason)}", err=True)
+    click.echo(json.dumps({**summary, **result.metrics}, indent=2))
 
 
 @click.command("eval")
