@@ -203,6 +203,57 @@ def test_plugin_commands_are_added(use_plugins) -> None:  # type: ignore[no-unty
     assert "hello" in run("--help").stdout
 
 
+def test_clashing_plugin_commands_are_reported_and_not_added(use_plugins) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(ep("cmds", "forge_fixture_commands"), ep("clash", "forge_fixture_clash"), *DEFAULT)
+    result = run("plugins")
+    assert result.exit_code == 0, result.output
+    assert "clash: warning: command 'hello' is added by plugins clash (module forge_fixture_clash) and cmds" in (
+        result.stdout
+    )
+    assert "cmds: warning: command 'hello' is added by plugins clash" in result.stdout
+    assert "clash: warning: command 'list' would shadow forge's built-in command" in result.stdout
+    data = {p["name"]: p for p in json.loads(run("plugins", "--json").stdout)}
+    assert data["clash"]["commands"] == [] and len(data["clash"]["warnings"]) == 2
+    assert "hijacked" not in run("hello").output
+    assert run("list", "models").stdout.startswith("name")
+
+
+def test_clashing_plugin_commands_fail_in_strict_mode(use_plugins, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(ep("cmds", "forge_fixture_commands"), ep("clash", "forge_fixture_clash"))
+    monkeypatch.setenv("FORGE_STRICT_PLUGINS", "1")
+    result = run("plugins")
+    assert isinstance(result.exception, PluginError)
+    assert "command 'hello' is added by plugins clash (module forge_fixture_clash) and cmds" in str(result.exception)
+    assert "command 'list' would shadow" in str(result.exception)
+
+
+def test_doctor_lists_command_clashes(use_plugins, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from forge.core import _doctor
+
+    use_plugins(ep("cmds", "forge_fixture_commands"), ep("clash", "forge_fixture_clash"))
+    monkeypatch.setattr(_doctor, "collect", lambda probe: {"plugins": _doctor._plugin_compat()})
+    result = run("doctor")
+    assert result.exit_code == 0, result.output
+    assert "    warning: command 'hello' is added by plugins clash" in result.stdout
+
+
+def test_output_printed_by_a_plugin_keeps_json_parseable(use_plugins) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(ep("noisy", "forge_fixture_noisy"), *DEFAULT)
+    data = {p["name"]: p for p in json.loads(run("plugins", "--json").stdout)}
+    assert data["noisy"]["status"] == "loaded"
+    assert data["noisy"]["warnings"] == [
+        "printed to stdout during import: 'noisy: hello from import'",
+        "printed to stderr during import: 'noisy: debug chatter'",
+        "printed to stdout during forge_register_models: 'noisy: registering models'",
+    ]
+    sys.modules.pop("forge_fixture_noisy")  # so that it is imported, and prints, again
+    use_plugins(ep("noisy", "forge_fixture_noisy"), *DEFAULT)
+    assert "noisy.tiny" in {s["name"] for s in json.loads(run("list", "models", "--json").stdout)}
+    sys.modules.pop("forge_fixture_noisy")
+    use_plugins(ep("noisy", "forge_fixture_noisy"))
+    assert "noisy: warning: printed to stdout during import" in run("plugins").stdout
+
+
 def test_config_show_with_overrides(tmp_path: Path) -> None:
     src = tmp_path / "exp.toml"
     src.write_text('name = "baseline"\n[optim]\nlr = 0.1\nbetas = [0.9, 0.99]\n', encoding="utf-8")
@@ -338,3 +389,32 @@ def test_installed_command_reports_forge_errors(fake_install: dict[str, str], tm
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "nope.toml" in result.stderr
     result = forge(fake_install, "info", "lite.nothing")
     assert result.returncode == 2 and "error: no component named 'lite.nothing'" in result.stderr
+
+
+def test_installed_impostor_is_refused_and_printing_plugin_keeps_json(tmp_path: Path) -> None:
+    dist = tmp_path / "forge_evil-6.6.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: forge-evil\nVersion: 6.6\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text(
+        "[forge.plugins]\ncore = forge_fixture_good\nvision = forge_fixture_other\nnoisy = forge_fixture_noisy\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORGE_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(FIXTURES), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    plugins = forge(env, "plugins", "--json")
+    assert plugins.returncode == 0, plugins.stderr
+    records = {(p["name"], p["distribution"]): p for p in json.loads(plugins.stdout)}
+    assert records[("core", "forge-core")]["status"] == "loaded"
+    assert records[("core", "forge-evil")]["status"] == "failed"
+    assert "belongs to forge's own distribution forge-core" in records[("core", "forge-evil")]["error"]
+    if ("vision", "forge-vision") in records:
+        assert records[("vision", "forge-vision")]["status"] == "loaded"
+    assert records[("vision", "forge-evil")]["status"] == "failed"
+    assert records[("noisy", "forge-evil")]["warnings"][0].startswith("printed to stdout during import")
+    models = forge(env, "list", "models", "--json")
+    assert "noisy.tiny" in {s["name"] for s in json.loads(models.stdout)}
+    strict = forge({**env, "FORGE_STRICT_PLUGINS": "1", "FORGE_DISABLE_PLUGINS": "noisy"}, "plugins")
+    assert strict.returncode == 2 and "error: plugin 'core' (forge-evil 6.6)" in strict.stderr
+    disabled = forge({**env, "FORGE_DISABLE_PLUGINS": "forge-evil", "FORGE_STRICT_PLUGINS": "1"}, "plugins", "--json")
+    assert disabled.returncode == 0, disabled.stderr
+    assert {p["status"] for p in json.loads(disabled.stdout) if p["distribution"] == "forge-evil"} == {"disabled"}

@@ -165,13 +165,97 @@ def test_malformed_hooks_fail_that_plugin_only(module: str, needle: str) -> None
     assert [s.name for s in reg.list("loss")] == ["good.l1"]
 
 
-def test_duplicate_entry_point_names() -> None:
+def test_duplicate_entry_point_names_are_refused_for_both() -> None:
     reg = registry_of(ep("tiny", "forge_fixture_good"), ep("tiny", "forge_fixture_other"))
-    first, second = reg.plugins
-    assert first.status == "loaded"
-    assert second.status == "failed" and "entry point name 'tiny' is already taken" in (second.error or "")
-    assert "forge_fixture_other" not in sys.modules
-    assert {s.provider for s in reg.list()} == {"tiny"}
+    for info in reg.plugins:
+        assert info.status == "failed"
+        assert "'tiny' is declared by module forge_fixture_good and module forge_fixture_other" in (info.error or "")
+    assert "forge_fixture_good" not in sys.modules and "forge_fixture_other" not in sys.modules
+    assert reg.list() == []
+
+
+def installed(root: Path, dist: str, version: str = "1.0", **entry_points: str) -> list[metadata.EntryPoint]:
+    """The entry points of a distribution ``dist`` written as a *.dist-info under ``root``.
+
+    They carry their distribution (``ep.dist``) as installed ones do.
+    """
+    info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+    lines = "".join(f"{name} = {module}\n" for name, module in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[forge.plugins]\n{lines}", encoding="utf-8")
+    return list(metadata.Distribution.at(info).entry_points)
+
+
+@pytest.fixture
+def impostor(tmp_path: Path) -> dict[str, list[metadata.EntryPoint]]:
+    """The genuine forge-core and forge-vision (fixture modules standing in) and forge-evil, which
+    declares their entry-point names."""
+    return {
+        "genuine": installed(tmp_path, "forge-core", core="forge_fixture_good")
+        + installed(tmp_path, "forge_Vision", vision="forge_fixture_other"),
+        "evil": installed(tmp_path, "forge-evil", "6.6", core="forge_fixture_dupes", vision="forge_fixture_commands"),
+    }
+
+
+@pytest.mark.parametrize("evil_first", [True, False])
+def test_impostor_of_a_forge_name_is_refused_whatever_the_order(
+    impostor: dict[str, list[metadata.EntryPoint]], evil_first: bool
+) -> None:
+    eps = impostor["evil"] + impostor["genuine"] if evil_first else impostor["genuine"] + impostor["evil"]
+    reg = registry_of(*eps)
+    status = {(i.name, i.distribution): (i.status, i.error or "") for i in reg.plugins}
+    assert status[("core", "forge-core")] == ("loaded", "")
+    assert status[("vision", "forge_Vision")] == ("loaded", "")
+    for name, owner in (("core", "forge-core"), ("vision", "forge-vision")):
+        state, error = status[(name, "forge-evil")]
+        assert state == "failed"
+        assert f"entry point name {name!r} belongs to forge's own distribution {owner}" in error
+        assert "forge-evil 6.6" in error
+    assert "forge_fixture_dupes" not in sys.modules and "forge_fixture_commands" not in sys.modules
+    assert {s.name for s in reg.list("model")} == {"core.tiny", "core.plain", "vision.tiny", "vision.wide"}
+
+
+def test_strict_mode_blames_the_impostor(impostor: dict[str, list[metadata.EntryPoint]]) -> None:
+    with pytest.raises(PluginError, match=r"plugin 'core' \(forge-evil 6\.6\): .* belongs to .* forge-core"):
+        registry_of(*impostor["evil"], *impostor["genuine"], strict=True).load()
+
+
+@pytest.mark.parametrize("names", ["forge-evil", "forge_evil", "core, vision"])
+def test_disabling_an_impostor_leaves_the_genuine_plugin_loaded(
+    impostor: dict[str, list[metadata.EntryPoint]], names: str
+) -> None:
+    settings = PluginSettings.from_env({"FORGE_DISABLE_PLUGINS": names, "FORGE_STRICT_PLUGINS": "1"})
+    reg = Registry(settings, entry_points=[*impostor["evil"], *impostor["genuine"]])
+    status = {(i.name, i.distribution): i.status for i in reg.plugins}
+    assert status[("core", "forge-core")] == "loaded"
+    assert status[("core", "forge-evil")] == "disabled"
+    assert status[("vision", "forge-evil")] == "disabled"
+    # disabling by the entry-point name "vision" disables the genuine vision too; by distribution, only evil
+    assert status[("vision", "forge_Vision")] == ("disabled" if "vision" in names else "loaded")
+
+
+def test_clash_between_third_parties_is_refused_for_both_whatever_the_order(tmp_path: Path) -> None:
+    a = installed(tmp_path, "forge-acme", tiny="forge_fixture_good")
+    b = installed(tmp_path, "forge-zeta", "2.0", tiny="forge_fixture_other")
+    for eps in (a + b, b + a):
+        reg = registry_of(*eps)
+        for info in reg.plugins:
+            assert info.status == "failed"
+            assert "declared by forge-acme 1.0 and forge-zeta 2.0" in (info.error or "")
+        assert reg.list() == []
+    with pytest.raises(PluginError, match="forge-acme 1.0 and forge-zeta 2.0"):
+        registry_of(*b, *a, strict=True).load()
+
+
+def test_allow_and_block_lists_take_distribution_names(tmp_path: Path) -> None:
+    a = installed(tmp_path, "forge-acme", tiny="forge_fixture_good")
+    b = installed(tmp_path, "forge-zeta", "2.0", tiny="forge_fixture_other")
+    reg = Registry(PluginSettings.from_env({"FORGE_DISABLE_PLUGINS": "forge-zeta"}), entry_points=a + b)
+    assert [(i.distribution, i.status) for i in reg.plugins] == [("forge-acme", "loaded"), ("forge-zeta", "disabled")]
+    reg = Registry(PluginSettings.from_env({"FORGE_LOAD_PLUGINS": "Forge.Zeta"}), entry_points=a + b)
+    assert [(i.distribution, i.status) for i in reg.plugins] == [("forge-acme", "disabled"), ("forge-zeta", "loaded")]
+    assert [s.name for s in reg.list("model")] == ["tiny.tiny", "tiny.wide"]
 
 
 def test_same_module_under_two_names_is_loaded_once() -> None:

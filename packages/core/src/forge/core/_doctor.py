@@ -98,6 +98,7 @@ def _plugin_compat() -> list[dict[str, Any]]:
                 "status": info.status,
                 "compatible": ok,
                 "error": info.error,
+                "warnings": info.warnings,
             }
         )
     return rows
@@ -157,6 +158,7 @@ def format_report(report: dict[str, Any]) -> str:
                     f"  {p['plugin']}: {p['distribution']}, needs forge-core {p['requires forge-core']}, "
                     f"api {p['plugin api']}, {p['status']}: {mark}" + (f" ({p['error']})" if p["error"] else "")
                 )
+                lines += [f"    warning: {w}" for w in p.get("warnings") or []]
         else:
             lines.append(f"{key}: {value}")
     return "\n".join(lines)

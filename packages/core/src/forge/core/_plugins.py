@@ -2,12 +2,17 @@
 
 Plugins are modules named by entry points in the ``forge.plugins`` group. Loading one:
 
-1. the entry point's name is checked against ``FORGE_LOAD_PLUGINS`` (an allow-list; empty means
-   none but core) and ``FORGE_DISABLE_PLUGINS`` (a block-list): a blocked plugin is never imported;
-2. its module is imported; a failure is recorded with the reason instead of taking the host down,
-   unless ``FORGE_STRICT_PLUGINS=1`` makes it fatal;
-3. its ``FORGE_PLUGIN_API`` is checked against :data:`SUPPORTED_PLUGIN_APIS`;
-4. its registration hooks run one plugin at a time, so a plugin whose hook raises is marked failed
+1. the entry point's name and its distribution's name are checked against ``FORGE_LOAD_PLUGINS``
+   (an allow-list; empty means none but core) and ``FORGE_DISABLE_PLUGINS`` (a block-list): a
+   blocked plugin is never imported;
+2. its name is checked for ownership: the names of forge's own plugins (:data:`OWNERS`) belong to
+   their distributions, and a name that several distributions declare is refused for all of them,
+   so which plugin answers to a name never depends on install order;
+3. its module is imported, with what it prints captured and reported as a warning; a failure is
+   recorded with the reason instead of taking the host down, unless ``FORGE_STRICT_PLUGINS=1``
+   makes it fatal;
+4. its ``FORGE_PLUGIN_API`` is checked against :data:`SUPPORTED_PLUGIN_APIS`;
+5. its registration hooks run one plugin at a time, so a plugin whose hook raises is marked failed
    and registers nothing, while the others carry on.
 
 ``FORGE_TRACE_PLUGINS=1`` logs every hook call with its implementations and results.
@@ -17,12 +22,15 @@ Core's own components come through the same path: forge-core declares the entry 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
+import io
 import os
+import re
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,6 +51,7 @@ __all__ = [
     "PLUGIN_API_VERSION",
     "SUPPORTED_PLUGIN_APIS",
     "LoadedPlugin",
+    "OWNERS",
     "PluginInfo",
     "PluginSettings",
     "collect_commands",
@@ -51,6 +60,7 @@ __all__ = [
     "import_object",
     "make_manager",
     "record_failure",
+    "record_warning",
     "register_components",
 ]
 
@@ -59,6 +69,15 @@ PLUGIN_API_VERSION = 1
 """The plugin API this core implements; a plugin sets ``FORGE_PLUGIN_API`` to the one it targets."""
 SUPPORTED_PLUGIN_APIS: frozenset[int] = frozenset({1})
 CORE_PLUGIN = "core"
+OWNERS: Mapping[str, str] = {
+    "core": "forge-core",
+    "vision": "forge-vision",
+    "nlp": "forge-nlp",
+    "graph": "forge-graph",
+    "diffusion": "forge-diffusion",
+    "serve": "forge-serve",
+}
+"""Entry-point names reserved for forge's own distributions: from any other one they are refused."""
 
 Status = Literal["loaded", "failed", "disabled", "incompatible"]
 
@@ -73,14 +92,19 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _normalize(name: str) -> str:
+    """A distribution name as the package index compares them (PEP 503): ``Forge_Core`` is ``forge-core``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 @attrs.frozen
 class PluginSettings:
     """Which plugins to load and how strictly; by default read from the environment."""
 
     load: frozenset[str] | None = None
-    """Only these plugins (besides core) are loaded; None means all."""
+    """Only these plugins (entry-point or distribution names) besides core are loaded; None means all."""
     disable: frozenset[str] = frozenset()
-    """These plugins are never imported."""
+    """These plugins (entry-point or distribution names) are never imported."""
     strict: bool = False
     """Raise :class:`PluginError` on the first plugin failure instead of recording it."""
     trace: bool = False
@@ -104,17 +128,42 @@ class PluginInfo:
     """What ``forge plugins`` shows about one plugin."""
 
     name: str
+    """The entry-point name, which prefixes the plugin's component names."""
     distribution: str
+    """The distribution that declares the entry point (``"?"`` for one built in code)."""
     version: str
     module: str
     status: Status
     api_version: int | None = None
     error: str | None = None
     components: dict[str, list[str]] = attrs.field(factory=dict)
+    commands: list[str] = attrs.field(factory=list)
+    """The CLI commands it adds (filled in when the CLI collects plugin commands)."""
+    warnings: list[str] = attrs.field(factory=list)
+    """Problems that did not stop it loading: output it printed, CLI commands it could not add."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict of this record."""
         return attrs.asdict(self)
+
+    def matches(self, names: Collection[str]) -> bool:
+        """Whether ``names`` holds this plugin's entry-point name or its distribution's name."""
+        dist = _normalize(self.distribution)
+        return self.name in names or any(_normalize(n) == dist for n in names)
+
+    @property
+    def genuine(self) -> bool:
+        """False when the entry-point name is one of forge's own and another distribution declares it.
+
+        An entry point without a distribution was built in code by the caller (tests, an
+        application passing ``entry_points=``), not installed, so it is taken at its word.
+        """
+        owner = OWNERS.get(self.name)
+        return owner is None or self.distribution == "?" or _normalize(self.distribution) == owner
+
+    def describe(self) -> str:
+        """``"forge-acme 1.2"``; the module for an entry point without a distribution."""
+        return f"{self.distribution} {self.version}" if self.distribution != "?" else f"module {self.module}"
 
 
 @attrs.define
@@ -125,10 +174,15 @@ class LoadedPlugin:
     module: ModuleType
 
 
+def _dist_name(ep: metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else "?"
+
+
 def _entry_points() -> list[metadata.EntryPoint]:
     eps = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
     # core first, then alphabetical: output and registration order do not depend on sys.path order
-    return sorted(eps, key=lambda ep: (ep.name != CORE_PLUGIN, ep.name))
+    return sorted(eps, key=lambda ep: (ep.name != CORE_PLUGIN, ep.name, _normalize(_dist_name(ep))))
 
 
 def _short_error(exc: BaseException) -> str:
@@ -137,11 +191,66 @@ def _short_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+@contextlib.contextmanager
+def _captured_output(info: PluginInfo, during: str) -> Iterator[None]:
+    """Capture what plugin code prints while the block runs; record it as a warning on ``info``.
+
+    Keeps machine-readable output (``forge plugins --json``) parseable whatever a plugin prints.
+    Only Python-level writes to ``sys.stdout`` and ``sys.stderr`` are caught, not writes to the
+    file descriptors themselves.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            yield
+    finally:
+        for stream, text in (("stdout", out.getvalue()), ("stderr", err.getvalue())):
+            if text.strip():
+                lines = text.strip().splitlines()
+                shown = lines[0][:120] + (f" ... ({len(lines)} lines)" if len(lines) > 1 else "")
+                record_warning(info, f"printed to {stream} during {during}: {shown!r}")
+
+
+def _is_blocked(info: PluginInfo, settings: PluginSettings) -> bool:
+    if info.name == CORE_PLUGIN and info.genuine:
+        return False  # forge-core's own components: nothing works without them
+    return info.matches(settings.disable) or (settings.load is not None and not info.matches(settings.load))
+
+
+def _name_problems(infos: Sequence[PluginInfo]) -> dict[int, str]:
+    """Why each of ``infos`` (by index) may not use its entry-point name: impostors and clashes."""
+    by_name: dict[str, list[int]] = {}
+    for index, info in enumerate(infos):
+        by_name.setdefault(info.name, []).append(index)
+    problems: dict[int, str] = {}
+    for name, indices in by_name.items():
+        owner = OWNERS.get(name)
+        for i in [i for i in indices if not infos[i].genuine]:
+            problems[i] = (
+                f"entry point name {name!r} belongs to forge's own distribution {owner}, not to "
+                f"{infos[i].describe()}: uninstall {infos[i].distribution} or disable it "
+                f"(FORGE_DISABLE_PLUGINS={infos[i].distribution})"
+            )
+        claimants = [i for i in indices if infos[i].genuine]
+        if len(claimants) > 1:
+            who = " and ".join(sorted(infos[i].describe() for i in claimants))
+            for i in claimants:
+                problems[i] = (
+                    f"entry point name {name!r} is declared by {who}, so neither is loaded: uninstall or "
+                    "disable all but one (FORGE_DISABLE_PLUGINS takes a distribution name)"
+                )
+    return problems
+
+
 def discover(
     settings: PluginSettings,
     entry_points: Iterable[metadata.EntryPoint] | None = None,
 ) -> tuple[list[LoadedPlugin], list[PluginInfo]]:
     """Import the plugins that ``settings`` allows.
+
+    An entry-point name of forge's own (:data:`OWNERS`) declared by another distribution, and a
+    name declared by several distributions, is refused (status ``failed``) for every such entry
+    point except the genuine owner's, whatever the install order.
 
     Args:
         settings: Which plugins to load.
@@ -153,30 +262,32 @@ def discover(
     Raises:
         PluginError: a plugin failed while ``settings.strict`` is set.
     """
-    loaded: list[LoadedPlugin] = []
+    eps = list(_entry_points() if entry_points is None else entry_points)
     infos: list[PluginInfo] = []
-    seen: dict[str, str] = {}
-    for ep in _entry_points() if entry_points is None else entry_points:
+    for ep in eps:
         dist = getattr(ep, "dist", None)
-        info = PluginInfo(
-            name=ep.name,
-            distribution=dist.name if dist is not None else "?",
-            version=dist.version if dist is not None else "?",
-            module=ep.value,
-            status="loaded",
+        infos.append(
+            PluginInfo(
+                name=ep.name,
+                distribution=dist.name if dist is not None else "?",
+                version=dist.version if dist is not None else "?",
+                module=ep.value,
+                status="loaded",
+            )
         )
-        infos.append(info)
-        if ep.name in seen:
-            record_failure(info, settings, f"entry point name {ep.name!r} is already taken by {seen[ep.name]}")
-            continue
-        seen[ep.name] = info.distribution
-        if ep.name != CORE_PLUGIN and (
-            ep.name in settings.disable or (settings.load is not None and ep.name not in settings.load)
-        ):
+    for info in infos:
+        if _is_blocked(info, settings):
             info.status = "disabled"
+    candidates = [(ep, info) for ep, info in zip(eps, infos, strict=True) if info.status != "disabled"]
+    problems = _name_problems([info for _, info in candidates])
+    loaded: list[LoadedPlugin] = []
+    for index, (ep, info) in enumerate(candidates):
+        if index in problems:
+            record_failure(info, settings, problems[index])
             continue
         try:
-            module = ep.load()
+            with _captured_output(info, "import"):
+                module = ep.load()
         except Exception as exc:
             record_failure(info, settings, f"import failed: {_short_error(exc)}", exc)
             continue
@@ -255,6 +366,14 @@ def record_failure(
     get_logger("forge.plugins").warning("plugin_failed", plugin=info.name, status=status, reason=reason)
 
 
+def record_warning(info: PluginInfo, message: str) -> None:
+    """Add ``message`` to plugin ``info``'s warnings (shown by ``forge plugins``) and log it."""
+    info.warnings.append(message)
+    from forge.core._logging import get_logger
+
+    get_logger("forge.plugins").warning("plugin_warning", plugin=info.name, warning=message)
+
+
 def register_components(
     pm: pluggy.PluginManager,
     plugin: LoadedPlugin,
@@ -262,6 +381,8 @@ def register_components(
     register_for: Callable[[hookspecs.Kind], hookspecs.Register],
 ) -> bool:
     """Run ``plugin``'s registration hooks, one per component kind, calling no other plugin.
+
+    What the hooks print is captured and recorded as a warning on the plugin.
 
     Args:
         pm: The manager ``plugin`` is registered with.
@@ -276,7 +397,8 @@ def register_components(
     hooks = ForgeHooks(pm, plugin=plugin.info.name)
     for kind in hookspecs.KINDS.values():
         try:
-            hooks.register_kind(kind.name, register_for(kind))
+            with _captured_output(plugin.info, kind.hook):
+                hooks.register_kind(kind.name, register_for(kind))
         except Exception as exc:
             record_failure(plugin.info, settings, f"{kind.hook} failed: {_short_error(exc)}", exc, pm=pm)
             return False
@@ -284,15 +406,23 @@ def register_components(
 
 
 def collect_commands(
-    pm: pluggy.PluginManager, infos: Iterable[PluginInfo], settings: PluginSettings
+    pm: pluggy.PluginManager,
+    infos: Iterable[PluginInfo],
+    settings: PluginSettings,
+    builtins: Collection[str] = (),
 ) -> dict[str, click.Command]:
     """The click commands the loaded plugins among ``infos`` add through ``forge_register_commands``.
 
     Each plugin's hook runs alone; one that raises, or registers a command without a name, is
-    recorded as failed (see :func:`record_failure`) and adds no command. When two plugins add the
-    same command name, the first (in ``infos`` order) wins.
+    recorded as failed (see :func:`record_failure`) and adds no command. A command named like one
+    of ``builtins``, or one that several plugins add, is not installed: each plugin concerned gets
+    a warning naming the others (strict mode raises instead). Each plugin's ``commands`` lists the
+    commands it adds.
+
+    Raises:
+        PluginError: ``settings.strict`` is set and a hook failed or a command name clashed.
     """
-    commands: dict[str, click.Command] = {}
+    offered: dict[str, list[tuple[PluginInfo, click.Command]]] = {}
     for info in infos:
         if info.status != "loaded":
             continue
@@ -304,12 +434,30 @@ def collect_commands(
             _added.setdefault(command.name, command)
 
         try:
-            ForgeHooks(pm, plugin=info.name).register_commands(register)
+            with _captured_output(info, "forge_register_commands"):
+                ForgeHooks(pm, plugin=info.name).register_commands(register)
         except Exception as exc:  # a broken plugin must not take the CLI down
             record_failure(info, settings, f"forge_register_commands failed: {_short_error(exc)}", exc, pm=pm)
             continue
         for name, command in added.items():
-            commands.setdefault(name, command)
+            offered.setdefault(name, []).append((info, command))
+    commands: dict[str, click.Command] = {}
+    clashes: list[str] = []
+    for name, claims in offered.items():
+        if name in builtins:
+            problem = f"command {name!r} would shadow forge's built-in command; not added"
+        elif len(claims) > 1:
+            who = " and ".join(sorted(f"{i.name} ({i.describe()})" for i, _ in claims))
+            problem = f"command {name!r} is added by plugins {who}; added by neither"
+        else:
+            info, commands[name] = claims[0]
+            info.commands.append(name)
+            continue
+        clashes.append(problem)
+        for info, _ in claims:
+            record_warning(info, problem)
+    if clashes and settings.strict:
+        raise PluginError("; ".join(clashes))
     return commands
 
 

@@ -49,8 +49,15 @@ class ForgeGroup(click.Group):
             # so that a plugin failing to load is reported in the format the user asked for.
             _configure_logging(ctx)
             _apply_plugin_options(ctx)
-            self._plugin_commands = collect_commands(registry.plugin_manager(), registry.plugins, registry.settings)
+            builtins = set(self.commands) | set(_LAZY_BUILTINS)
+            self._plugin_commands = collect_commands(
+                registry.plugin_manager(), registry.plugins, registry.settings, builtins
+            )
         return self._plugin_commands
+
+    def plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        """The commands plugins add, collected once; clashes are recorded on the plugins' records."""
+        return self._plugins(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(super().list_commands(ctx)) | set(_LAZY_BUILTINS) | set(self._plugins(ctx))
@@ -124,7 +131,7 @@ def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
     "--disable-plugins",
     multiple=True,
     metavar="NAMES",
-    help="Comma-separated plugins not to import (adds to FORGE_DISABLE_PLUGINS).",
+    help="Comma-separated plugins (entry-point or distribution names) not to import; adds to FORGE_DISABLE_PLUGINS.",
 )
 @click.pass_context
 def cli(

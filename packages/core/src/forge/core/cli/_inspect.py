@@ -30,6 +30,7 @@ def plugins_command(as_json: bool) -> None:
     from forge.core._registry import registry
     from forge.core.hookspecs import KINDS
 
+    collect_plugin_commands()
     infos = registry.plugins
     if as_json:
         click.echo(json.dumps([i.to_json() for i in infos], indent=2))
@@ -43,6 +44,16 @@ def plugins_command(as_json: bool) -> None:
     for i in infos:
         if i.error:
             click.echo(f"\n{i.name}: {i.status}: {i.error}")
+        for warning in i.warnings:
+            click.echo(f"\n{i.name}: warning: {warning}")
+
+
+def collect_plugin_commands() -> None:
+    """Collect the plugins' CLI commands, so their records show clashes and what each adds."""
+    root = click.get_current_context().find_root().command
+    collect = getattr(root, "plugin_commands", None)  # absent when a command is invoked on its own
+    if collect is not None:
+        collect(click.get_current_context().find_root())
 
 
 @click.command("list")
