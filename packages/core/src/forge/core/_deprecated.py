@@ -24,6 +24,7 @@ __all__ = [
     "ForgeDeprecationWarning",
     "install_module_aliases",
     "moved_attribute",
+    "warn_deprecated",
 ]
 
 REMOVED_IN = "0.3.0"
@@ -115,7 +116,12 @@ MOVED_MODULES: dict[str, str] = {
 """Old module path -> the module that replaces it (forge-core 0.2 underscore-prefixed its implementation modules)."""
 
 
-def _warn(old: str, new: str, stacklevel: int) -> None:
+def warn_deprecated(old: str, new: str, stacklevel: int) -> None:
+    """Warn that ``old`` is deprecated in favour of ``new`` (the one wording of every forge deprecation).
+
+    ``stacklevel`` is that of :func:`warnings.warn` called here: 2 blames this function's caller, 3
+    the caller's caller (the user's line, when the caller is a ``__getattr__``).
+    """
     warnings.warn(
         ForgeDeprecationWarning(f"{old} is deprecated and will be removed in forge-core {REMOVED_IN}; use {new}"),
         stacklevel=stacklevel,
@@ -134,9 +140,9 @@ def moved_attribute(module: str, name: str) -> Any:
     if target is None:
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
     new_module, _, new_name = target.partition(":")
-    # 4: past _warn, this function and the module's __getattr__, to the line that named the alias.
+    # 4: past warn_deprecated, this function and the module's __getattr__, to the line that named the alias.
     old_module = next((o for o, n in MOVED_MODULES.items() if n == module), module)
-    _warn(f"{old_module}.{name}", f"{new_module}.{new_name}", 4)
+    warn_deprecated(f"{old_module}.{name}", f"{new_module}.{new_name}", 4)
     return getattr(importlib.import_module(new_module), new_name)
 
 
@@ -151,7 +157,7 @@ class _MovedModule(ModuleType):
         if name.startswith("__"):  # introspection (inspect, pytest, pdoc) must not import or warn
             raise AttributeError(name)
         face = ".".join(part for part in self._target.split(".") if not part.startswith("_"))
-        _warn(f"module {self.__name__}", f"the names {face} exports", 2)
+        warn_deprecated(f"module {self.__name__}", f"the names {face} exports", 3)
         return getattr(importlib.import_module(self._target), name)
 
 

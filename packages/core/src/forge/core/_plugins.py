@@ -29,7 +29,6 @@ import io
 import os
 import re
 import traceback
-import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from types import ModuleType
@@ -39,7 +38,7 @@ import attrs
 import pluggy
 
 from forge.core import hookspecs
-from forge.core._deprecated import REMOVED_IN, ForgeDeprecationWarning
+from forge.core._deprecated import warn_deprecated
 from forge.core.errors import PluginError
 
 if TYPE_CHECKING:
@@ -539,13 +538,7 @@ class ForgeHooks:
             kind = next((k for k in hookspecs.KINDS.values() if name == f"register_{k.plural}"), None)
             if kind is None:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            warnings.warn(
-                ForgeDeprecationWarning(
-                    f"ForgeHooks.{name} is deprecated and will be removed in forge-core {REMOVED_IN}; "
-                    f"use ForgeHooks.register_kind({kind.name!r}, register)"
-                ),
-                stacklevel=2,
-            )
+            warn_deprecated(f"ForgeHooks.{name}", f"ForgeHooks.register_kind({kind.name!r}, register)", 3)
             return functools.partial(self.register_kind, kind.name)
 
 
