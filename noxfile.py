@@ -25,10 +25,17 @@ COVERAGE_FLOOR = 85
 TEST_DEPS = ["pytest>=7", "pytest-cov>=4", "hypothesis>=6", "imbalanced-learn>=0.12", "hatchling>=1.21", "pyarrow>=14"]
 
 
+def _editable(package: str) -> list[str]:
+    """``-e packages/<package>``, with its ``test`` extra (peer libraries its tests compare against)."""
+    text = (ROOT / "packages" / package / "pyproject.toml").read_text()
+    extra = "[test]" if re.search(r"^test\s*=", text, re.MULTILINE) else ""
+    return ["-e", f"packages/{package}{extra}"]
+
+
 def _install_forge(session: nox.Session, *extra: str) -> None:
     session.install(TORCH)
     session.install(*TEST_DEPS, *extra)
-    session.install(*[arg for p in PACKAGES for arg in ("-e", f"packages/{p}")])
+    session.install(*[arg for p in PACKAGES for arg in _editable(p)])
 
 
 @nox.session(python=PYTHONS)
@@ -59,9 +66,9 @@ def package(session: nox.Session, package: str) -> None:
     """One package's own tests, installed on its own with forge-core (plugins must not need each other)."""
     session.install(TORCH)
     session.install(*TEST_DEPS)
-    session.install("-e", "packages/core")
+    session.install(*_editable("core"))
     if package != "core":
-        session.install("-e", f"packages/{package}")
+        session.install(*_editable(package))
     session.run("pytest", f"packages/{package}/tests", *session.posargs)
 
 
