@@ -21,6 +21,8 @@ _LAZY_BUILTINS = {
     "doctor": ("forge.core.cli._doctor", "doctor_command"),
     "train": ("forge.core.cli._train", "train_command"),
     "eval": ("forge.core.cli._train", "eval_command"),
+    "export": ("forge.core.cli._export", "export_command"),
+    "compress": ("forge.core.cli._compress", "compress_command"),
 }
 
 

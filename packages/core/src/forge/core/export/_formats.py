@@ -1,0 +1,222 @@
+"""Core's exporters: torch.export, AOTInductor, ONNX (dynamo + onnxruntime), TorchScript, TensorRT."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from forge.core.errors import ExportError
+from forge.core.export._base import Artifact
+from forge.core.export._configs import (
+    AOTInductorConfig,
+    OnnxConfig,
+    TensorRTConfig,
+    TorchExportConfig,
+    TorchScriptConfig,
+)
+
+__all__ = ["AOTInductorExporter", "OnnxExporter", "TensorRTExporter", "TorchExportExporter", "TorchScriptExporter"]
+
+
+def _dynamic_batch(example: tuple[torch.Tensor, ...]) -> tuple[dict[int, Any], ...]:
+    if any(x.dim() == 0 or x.shape[0] < 2 for x in example):
+        raise ExportError("export needs an example batch of at least 2 on dimension 0 (size 1 would be specialized)")
+    return tuple({0: torch.export.Dim.DYNAMIC} for _ in example)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep the exporters' progress prints, warnings and log lines out of forge's output."""
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._dynamo", "torch._inductor")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _program(model: torch.nn.Module, example: tuple[torch.Tensor, ...], strict: bool) -> Any:
+    try:
+        with _quiet():
+            return torch.export.export(model, example, dynamic_shapes=_dynamic_batch(example), strict=strict)
+    except ExportError:
+        raise
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"torch.export could not trace the model: {first}") from exc
+
+
+class TorchExportExporter:
+    """``model.pt2``: a serialized ExportedProgram (``torch.export.load(path).module()`` runs it)."""
+
+    format = "torch_export"
+
+    def __init__(self, config: TorchExportConfig | None = None) -> None:
+        self.config = config or TorchExportConfig()
+
+    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+        """Export and save; the artifact runs the reloaded program."""
+        program = _program(model, example, self.config.strict)
+        path = directory / "model.pt2"
+        torch.export.save(program, str(path))
+        loaded = torch.export.load(str(path)).module()
+        return Artifact(self.format, ("model.pt2",), loaded, {"torch": torch.__version__, "strict": self.config.strict})
+
+
+class AOTInductorExporter:
+    """``model.aoti.pt2``: the program compiled by AOTInductor into a package of native code."""
+
+    format = "aoti"
+
+    def __init__(self, config: AOTInductorConfig | None = None) -> None:
+        self.config = config or AOTInductorConfig()
+
+    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+        """Compile and package; the artifact runs the loaded package."""
+        import torch._inductor
+
+        program = _program(model, example, self.config.strict)
+        path = directory / "model.aoti.pt2"
+        try:
+            with _quiet():
+                torch._inductor.aoti_compile_and_package(program, package_path=str(path))
+                runner = torch._inductor.aoti_load_package(str(path))
+        except Exception as exc:
+            raise ExportError(f"AOTInductor could not compile the model: {str(exc).strip()[:500]}") from exc
+        device = next((p.device.type for p in model.parameters()), "cpu")
+        return Artifact(self.format, ("model.aoti.pt2",), runner, {"torch": torch.__version__, "device": device})
+
+
+class OnnxExporter:
+    """``model.onnx`` through ``torch.onnx.export(dynamo=True)``, run with onnxruntime."""
+
+    format = "onnx"
+
+    def __init__(self, config: OnnxConfig | None = None) -> None:
+        self.config = config or OnnxConfig()
+
+    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+        """Export, optimize and save; the artifact runs an onnxruntime session on the CPU."""
+        for module in ("onnx", "onnxscript", "onnxruntime"):
+            if importlib.util.find_spec(module) is None:
+                raise ExportError(
+                    f"ONNX export needs {module}, which is not installed: pip install onnx onnxscript onnxruntime "
+                    "(or install forge-core with its onnx extra)"
+                )
+        import onnxruntime as ort
+
+        names = [f"input_{i}" for i in range(len(example))]
+        path = directory / "model.onnx"
+        try:
+            with _quiet():
+                program = torch.onnx.export(
+                    model,
+                    example,
+                    dynamo=True,
+                    opset_version=self.config.opset,
+                    input_names=names,
+                    dynamic_shapes=_dynamic_batch(example),
+                    optimize=self.config.optimize,
+                    verbose=False,
+                )
+                if program is None:  # pragma: no cover - dynamo=True always returns a program
+                    raise ExportError("torch.onnx.export returned no program")
+                program.save(str(path))
+        except ExportError:
+            raise
+        except Exception as exc:
+            raise ExportError(f"ONNX export failed: {str(exc).strip()[:500]}") from exc
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        input_names = [i.name for i in session.get_inputs()]
+
+        def run(*args: torch.Tensor) -> list[Any]:
+            feeds = {n: a.detach().cpu().numpy() for n, a in zip(input_names, args, strict=True)}
+            return [torch.from_numpy(o) for o in session.run(None, feeds)]
+
+        details = {"opset": self.config.opset, "optimized": self.config.optimize, "onnxruntime": ort.__version__}
+        return Artifact(self.format, ("model.onnx",), run, details)
+
+
+class TorchScriptExporter:
+    """``model.torchscript.pt`` by ``torch.jit.trace`` or ``torch.jit.script`` (deprecated upstream)."""
+
+    format = "torchscript"
+
+    def __init__(self, config: TorchScriptConfig | None = None) -> None:
+        self.config = config or TorchScriptConfig()
+
+    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+        """Trace or script and save; the artifact runs the reloaded module."""
+        path = directory / "model.torchscript.pt"
+        try:
+            with _quiet():
+                if self.config.method == "trace":
+                    module = torch.jit.trace(model, example, check_trace=False)  # type: ignore[no-untyped-call]
+                else:
+                    module = torch.jit.script(model)
+                torch.jit.save(module, str(path))
+                loaded = torch.jit.load(str(path))  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ExportError(f"TorchScript ({self.config.method}) failed: {first}") from exc
+        return Artifact(self.format, ("model.torchscript.pt",), loaded, {"method": self.config.method})
+
+
+class TensorRTExporter:
+    """A TensorRT engine inside an ExportedProgram, through torch_tensorrt (CUDA GPUs only)."""
+
+    format = "tensorrt"
+
+    def __init__(self, config: TensorRTConfig | None = None) -> None:
+        self.config = config or TensorRTConfig()
+
+    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+        """Compile with TensorRT and save; refuses clearly where TensorRT or a GPU is missing."""
+        if importlib.util.find_spec("torch_tensorrt") is None:
+            raise ExportError(
+                "TensorRT export needs torch_tensorrt (NVIDIA TensorRT for PyTorch), which is not installed: "
+                "pip install torch-tensorrt (the build matching your torch and CUDA); other formats: "
+                "torch_export, aoti, onnx, torchscript"
+            )
+        if not torch.cuda.is_available():
+            raise ExportError("TensorRT export needs a CUDA GPU, and none is visible")
+        import torch_tensorrt
+
+        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[self.config.precision]
+        model = model.cuda()
+        inputs = [
+            torch_tensorrt.Input(
+                min_shape=(1, *x.shape[1:]),
+                opt_shape=tuple(x.shape),
+                max_shape=(self.config.max_batch, *x.shape[1:]),
+                dtype=x.dtype,
+            )
+            for x in example
+        ]
+        cuda_example = tuple(x.cuda() for x in example)
+        path = directory / "model.trt.ep"
+        try:
+            with _quiet():
+                compiled = torch_tensorrt.compile(model, ir="dynamo", inputs=inputs, enabled_precisions={dtype})
+                torch_tensorrt.save(compiled, str(path), inputs=list(cuda_example))
+        except Exception as exc:
+            raise ExportError(f"TensorRT compilation failed: {str(exc).strip()[:500]}") from exc
+        loaded = torch.export.load(str(path)).module()
+
+        def run(*args: torch.Tensor) -> Any:
+            return loaded(*(a.cuda() for a in args))
+
+        return Artifact(self.format, ("model.trt.ep",), run, {"precision": self.config.precision})
