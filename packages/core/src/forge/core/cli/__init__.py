@@ -23,6 +23,10 @@ _LAZY_BUILTINS = {
     "eval": ("forge.core.cli._train", "eval_command"),
     "export": ("forge.core.cli._export", "export_command"),
     "compress": ("forge.core.cli._compress", "compress_command"),
+    "runs": ("forge.core.cli._hub", "runs_group"),
+    "models": ("forge.core.cli._hub", "models_group"),
+    "lineage": ("forge.core.cli._hub", "lineage_command"),
+    "gate": ("forge.core.cli._hub", "gate_command"),
 }
 
 
