@@ -145,7 +145,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("models", "losses", "metrics", "optim", "data"),
     ("_run", "trainer"),
     ("_recipe",),
-    ("_runner", "evaluator", "export", "compress", "hub"),
+    ("_runner", "evaluator", "export", "compress", "hub", "sweep"),
     ("cli", "recipes", ""),  # "" is the face, forge/core/__init__.py
 )
 

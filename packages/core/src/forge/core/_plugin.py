@@ -25,6 +25,7 @@ _CATALOGS: dict[str, tuple[str, ...]] = {
     "callback": (
         "forge.core.trainer._catalog:register_callbacks",
         "forge.core.compress._catalog:register_callbacks",
+        "forge.core.sweep._catalog:register_callbacks",
     ),
     "exporter": ("forge.core.export._catalog:register_exporters",),
 }

@@ -27,6 +27,7 @@ _LAZY_BUILTINS = {
     "models": ("forge.core.cli._hub", "models_group"),
     "lineage": ("forge.core.cli._hub", "lineage_command"),
     "gate": ("forge.core.cli._hub", "gate_command"),
+    "sweep": ("forge.core.cli._sweep", "sweep_command"),
 }
 
 
