@@ -143,7 +143,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("_plugins", "_checkpoint", "_reproducibility"),
     ("_registry", "_plugin", "testing", "_doctor"),
     ("models", "losses", "metrics", "optim", "data"),
-    ("_run", "trainer"),
+    ("_run", "trainer", "tracking"),
     ("_recipe",),
     ("_runner", "evaluator", "export", "compress", "hub", "sweep"),
     ("cli", "recipes", ""),  # "" is the face, forge/core/__init__.py

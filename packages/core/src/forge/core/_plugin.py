@@ -26,8 +26,10 @@ _CATALOGS: dict[str, tuple[str, ...]] = {
         "forge.core.trainer._catalog:register_callbacks",
         "forge.core.compress._catalog:register_callbacks",
         "forge.core.sweep._catalog:register_callbacks",
+        "forge.core.tracking._catalog:register_callbacks",
     ),
     "exporter": ("forge.core.export._catalog:register_exporters",),
+    "tracker": ("forge.core.tracking._catalog:register_trackers",),
 }
 """Component kind -> the ``"module:function"`` catalog functions that register core's components."""
 
