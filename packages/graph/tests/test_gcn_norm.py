@@ -70,3 +70,16 @@ def test_transform_serializes_and_ignores_weights_when_asked() -> None:
     adj = again(g).adj
     assert adj is not None
     torch.testing.assert_close(adj.to_dense(), torch.full((2, 2), 0.5))
+
+
+def test_normalized_sample_still_batches_through_default_collate() -> None:
+    from torch.utils.data import default_collate
+
+    from forge.graph.data import Graph, GraphSample
+
+    splits = build_karate_club(KarateClubConfig())
+    assert splits.train is not None
+    sample = GCNNorm()(splits.train[0])
+    assert isinstance(sample, GraphSample)
+    graph, target = default_collate([sample])
+    assert isinstance(graph, Graph) and graph.adj is not None and target.shape == (34,)

@@ -1,84 +1,276 @@
-"""The graph value type: node features, edges, labels and split masks as tensors.
+"""The graph value type, graph samples and batching of many graphs into one.
 
 Edges are directed pairs in ``edge_index`` (row 0 the source, row 1 the target), the layout
-PyTorch Geometric uses, so an undirected graph lists each edge in both directions.
+PyTorch Geometric uses, so an undirected graph lists each edge in both directions. Messages flow
+from source to target: a layer aggregates, at each node, what its in-edges bring.
+
+A :class:`Graph` is a tuple of its tensor fields (in :data:`GRAPH_FIELDS` order). That is what
+lets forge's Trainer and torch's DataLoader treat it like any other batch: they move a tuple to
+the device and pin its memory field by field, and rebuild it with ``type(graph)(fields)``. Read
+the fields by name (``graph.x``), not by position.
+
+Datasets yield :class:`GraphSample` ``(graph, target)`` pairs. Importing this module teaches
+torch's ``default_collate`` (the collate forge's loaders use) to batch them with
+:func:`collate_samples`: graphs become one disjoint graph with a ``batch`` vector, targets are
+concatenated.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple, cast
 
-import attrs
 import torch
 from torch import Tensor
+from torch.utils.data._utils.collate import default_collate_fn_map
 
 from forge.core.errors import DataError
 
-__all__ = ["IGNORE_INDEX", "Graph", "NodeSplit"]
+__all__ = [
+    "GRAPH_FIELDS",
+    "IGNORE_INDEX",
+    "Graph",
+    "GraphSample",
+    "NodeSplit",
+    "collate_graphs",
+    "collate_samples",
+]
 
 IGNORE_INDEX = -100
 """Target value of nodes outside a split: ``torch.nn.CrossEntropyLoss``'s default ``ignore_index``."""
 
+GRAPH_FIELDS = (
+    "roots",
+    "x",
+    "edge_index",
+    "edge_weight",
+    "edge_attr",
+    "y",
+    "train_mask",
+    "val_mask",
+    "test_mask",
+    "adj",
+    "batch",
+    "ptr",
+    "edge_label_index",
+)
+"""The fields of a :class:`Graph`, in tuple order.
+
+``roots`` comes first on purpose: generic batch code counts the samples of a batch by the first
+dimension of its first tensor (forge's loader does, to resume mid-epoch), and ``roots`` has one
+entry per dataset example the graph holds.
+"""
+
 _MASKS = ("train_mask", "val_mask", "test_mask")
+_INDEX = {name: i for i, name in enumerate(GRAPH_FIELDS)}
 
 
-@attrs.frozen(eq=False)
-class Graph:
-    """One graph, checked for consistency when made.
+def _check(g: Graph) -> None:
+    """Validate every field of ``g`` (shapes, dtypes and node index ranges)."""
+    x = g.x
+    if not isinstance(x, Tensor) or x.dim() != 2 or not x.is_floating_point():
+        got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+        raise DataError(f"Graph.x must be a 2-D float tensor (nodes, features), got {got}")
+    n = x.shape[0]
+    ei = g.edge_index
+    if not isinstance(ei, Tensor) or ei.dim() != 2 or ei.shape[0] != 2 or ei.dtype != torch.int64:
+        got = f"{ei.dtype} {tuple(ei.shape)}" if isinstance(ei, Tensor) else type(ei).__name__
+        raise DataError(f"Graph.edge_index must be int64 of shape (2, num_edges), got {got}")
+    if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
+        bad = int(((ei < 0) | (ei >= n)).any(dim=0).nonzero()[0])
+        raise DataError(f"Graph.edge_index column {bad} = {ei[:, bad].tolist()} names a node outside 0..{n - 1}")
+    e = ei.shape[1]
+    w = g.edge_weight
+    if w is not None and (w.shape != (e,) or not w.is_floating_point()):
+        raise DataError(f"Graph.edge_weight must be a float tensor of shape ({e},), got {w.dtype} {tuple(w.shape)}")
+    a = g.edge_attr
+    if a is not None and (a.dim() < 1 or a.shape[0] != e):
+        raise DataError(f"Graph.edge_attr must have one row per edge ({e}), got {tuple(a.shape)}")
+    if g.y is not None and g.y.dim() >= 1 and g.y.shape[0] != n and g.batch is None:
+        raise DataError(f"Graph.y must have one row per node ({n}) or be 0-d, got {tuple(g.y.shape)}")
+    for name in _MASKS:
+        mask = getattr(g, name)
+        if mask is not None and (mask.shape != (n,) or mask.dtype != torch.bool):
+            raise DataError(f"Graph.{name} must be a bool tensor of shape ({n},), got {mask.dtype} {tuple(mask.shape)}")
+    if g.adj is not None and tuple(g.adj.shape) != (n, n):
+        raise DataError(f"Graph.adj must be ({n}, {n}), got {tuple(g.adj.shape)}")
+    b, ptr = g.batch, g.ptr
+    if (b is None) != (ptr is None):
+        raise DataError("Graph.batch and Graph.ptr must be given together (collate_graphs sets both)")
+    if b is not None and ptr is not None:
+        if b.shape != (n,) or b.dtype != torch.int64:
+            raise DataError(f"Graph.batch must be int64 of shape ({n},), got {b.dtype} {tuple(b.shape)}")
+        if ptr.dim() != 1 or ptr.numel() < 1 or ptr.dtype != torch.int64 or int(ptr[-1]) != n:
+            raise DataError(f"Graph.ptr must be int64 node offsets ending at {n}, got {ptr.tolist()}")
+    r = g.roots
+    if not isinstance(r, Tensor) or r.dim() != 1 or r.dtype != torch.int64 or r.numel() < 1:
+        got = f"{r.dtype} {tuple(r.shape)}" if isinstance(r, Tensor) else type(r).__name__
+        raise DataError(f"Graph.roots must be a non-empty int64 vector (one node per example), got {got}")
+    if n and (int(r.min()) < 0 or int(r.max()) >= n):
+        raise DataError(f"Graph.roots names a node outside 0..{n - 1}")
+    li = g.edge_label_index
+    if li is not None:
+        if li.dim() != 2 or li.shape[0] != 2 or li.dtype != torch.int64:
+            raise DataError(f"Graph.edge_label_index must be int64 (2, num_pairs), got {li.dtype} {tuple(li.shape)}")
+        if li.numel() and (int(li.min()) < 0 or int(li.max()) >= n):
+            raise DataError(f"Graph.edge_label_index names a node outside 0..{n - 1}")
+
+
+class Graph(tuple[Any, ...]):
+    """One graph (or a batch of graphs merged into one disjoint graph), checked when made.
+
+    Make one with keywords; every field but ``x`` and ``edge_index`` is optional.
 
     Attributes:
+        roots: The root node of each dataset example the graph holds, ``int64`` ``(num_examples,)``:
+            ``[0]`` (the default) for one whole graph, set by :func:`collate_graphs` and by neighbour
+            sampling. Batch code counts samples by it.
         x: Node features ``(num_nodes, num_features)``, floating point.
         edge_index: ``(2, num_edges)`` ``int64`` source/target node indices.
         edge_weight: ``(num_edges,)`` floating-point edge weights, or None (all 1).
-        y: Node labels ``(num_nodes,)`` ``int64``, or None.
+        edge_attr: Edge features ``(num_edges, ...)``, or None.
+        y: Node labels ``(num_nodes,)`` (or a 0-d graph label), or None.
         train_mask: ``(num_nodes,)`` bool mask of the training nodes, or None.
         val_mask: Likewise for validation.
         test_mask: Likewise for testing.
         adj: A precomputed ``(num_nodes, num_nodes)`` (usually sparse) adjacency such as
             :class:`forge.graph.transforms.GCNNorm` makes, or None.
+        batch: For a batch of graphs, the graph of each node ``(num_nodes,)`` ``int64``, else None.
+        ptr: For a batch, node offsets of each graph ``(num_graphs + 1,)``, else None.
+        edge_label_index: ``(2, num_pairs)`` node pairs to score (link prediction), or None.
 
     Raises:
         DataError: A tensor has the wrong shape or dtype, or an edge names a node that does not exist.
+
+    Example:
+        >>> g = Graph(x=torch.eye(3), edge_index=torch.tensor([[0, 1], [1, 2]]))
+        >>> g.num_nodes, g.num_edges
+        (3, 2)
     """
 
-    x: Tensor
-    edge_index: Tensor
-    edge_weight: Tensor | None = None
-    y: Tensor | None = None
-    train_mask: Tensor | None = None
-    val_mask: Tensor | None = None
-    test_mask: Tensor | None = None
-    adj: Tensor | None = None
+    __slots__ = ()
 
-    def __attrs_post_init__(self) -> None:
-        if self.x.dim() != 2 or not self.x.is_floating_point():
-            raise DataError(
-                f"Graph.x must be a 2-D float tensor (nodes, features), got {self.x.dtype} {tuple(self.x.shape)}"
-            )
-        n = self.x.shape[0]
-        ei = self.edge_index
-        if ei.dim() != 2 or ei.shape[0] != 2 or ei.dtype != torch.int64:
-            raise DataError(f"Graph.edge_index must be int64 of shape (2, num_edges), got {ei.dtype} {tuple(ei.shape)}")
-        if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
-            bad = int(((ei < 0) | (ei >= n)).any(dim=0).nonzero()[0])
-            raise DataError(f"Graph.edge_index column {bad} = {ei[:, bad].tolist()} names a node outside 0..{n - 1}")
-        w = self.edge_weight
-        if w is not None and (w.shape != (ei.shape[1],) or not w.is_floating_point()):
-            raise DataError(
-                f"Graph.edge_weight must be a float tensor of shape ({ei.shape[1]},), got {w.dtype} {tuple(w.shape)}"
-            )
-        if self.y is not None and (self.y.shape[:1] != (n,) or self.y.is_floating_point()):
-            raise DataError(
-                f"Graph.y must be an integer tensor with {n} rows, got {self.y.dtype} {tuple(self.y.shape)}"
-            )
-        for name in _MASKS:
-            mask = getattr(self, name)
-            if mask is not None and (mask.shape != (n,) or mask.dtype != torch.bool):
+    def __new__(cls, *fields: Iterable[Tensor | None], **kwargs: Tensor | None) -> Graph:
+        """Make a graph from keyword fields (checked), or rebuild one from its fields in order.
+
+        ``Graph(x=..., edge_index=..., ...)`` is the way to make one. The one-iterable form
+        ``Graph(values)`` is how generic batch code (the Trainer moving a batch to the GPU, the
+        DataLoader pinning memory, pickling) rebuilds a graph it took apart; it checks the field
+        count and types, not the node indices, which cannot change that way.
+
+        Raises:
+            DataError: An unknown or missing field, inconsistent fields, or a malformed rebuild.
+        """
+        if len(fields) > 1:
+            raise DataError(f"Graph: pass the fields as keywords (or one iterable of all of them), got {len(fields)}")
+        if fields:
+            if kwargs:
+                raise DataError("Graph: pass the fields either as one iterable or as keywords, not both")
+            values = tuple(fields[0])
+            if len(values) != len(GRAPH_FIELDS) or not all(v is None or isinstance(v, Tensor) for v in values):
                 raise DataError(
-                    f"Graph.{name} must be a bool tensor of shape ({n},), got {mask.dtype} {tuple(mask.shape)}"
+                    f"Graph: rebuilding from fields needs {len(GRAPH_FIELDS)} tensors or None in the order "
+                    f"{', '.join(GRAPH_FIELDS)}; got {len(values)} values"
                 )
-        if self.adj is not None and tuple(self.adj.shape) != (n, n):
-            raise DataError(f"Graph.adj must be ({n}, {n}), got {tuple(self.adj.shape)}")
+            return super().__new__(cls, values)
+        unknown = sorted(set(kwargs) - set(GRAPH_FIELDS))
+        if unknown:
+            raise DataError(f"Graph: unknown field(s) {', '.join(unknown)}; fields are {', '.join(GRAPH_FIELDS)}")
+        for required in ("x", "edge_index"):
+            if kwargs.get(required) is None:
+                raise DataError(f"Graph: {required} is required")
+        if kwargs.get("roots") is None:
+            x = kwargs["x"]
+            kwargs["roots"] = torch.zeros(1, dtype=torch.int64, device=x.device if isinstance(x, Tensor) else None)
+        graph = super().__new__(cls, tuple(kwargs.get(name) for name in GRAPH_FIELDS))
+        _check(graph)
+        return graph
+
+    def __getnewargs__(self) -> tuple[tuple[Tensor | None, ...]]:
+        return (tuple(self),)
+
+    # Tensor fields cannot be compared with ==; two graphs are equal only when they are the same object.
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        parts = [f"{name}={list(v.shape)}" for name, v in zip(GRAPH_FIELDS, self, strict=True) if isinstance(v, Tensor)]
+        return f"Graph({', '.join(parts)})"
+
+    @property
+    def roots(self) -> Tensor:
+        """The root node of each example this graph holds ``(num_examples,)``.
+
+        ``[0]`` for one whole graph, the first node of each graph in a batch, the seed nodes of a
+        neighbour-sampled subgraph.
+        """
+        return cast(Tensor, self[0])
+
+    @property
+    def x(self) -> Tensor:
+        """Node features ``(num_nodes, num_features)``."""
+        return cast(Tensor, self[1])
+
+    @property
+    def edge_index(self) -> Tensor:
+        """``(2, num_edges)`` source/target node indices."""
+        return cast(Tensor, self[2])
+
+    @property
+    def edge_weight(self) -> Tensor | None:
+        """Edge weights ``(num_edges,)`` or None."""
+        return cast("Tensor | None", self[3])
+
+    @property
+    def edge_attr(self) -> Tensor | None:
+        """Edge features ``(num_edges, ...)`` or None."""
+        return cast("Tensor | None", self[4])
+
+    @property
+    def y(self) -> Tensor | None:
+        """Labels, or None."""
+        return cast("Tensor | None", self[5])
+
+    @property
+    def train_mask(self) -> Tensor | None:
+        """Training-node mask, or None."""
+        return cast("Tensor | None", self[6])
+
+    @property
+    def val_mask(self) -> Tensor | None:
+        """Validation-node mask, or None."""
+        return cast("Tensor | None", self[7])
+
+    @property
+    def test_mask(self) -> Tensor | None:
+        """Test-node mask, or None."""
+        return cast("Tensor | None", self[8])
+
+    @property
+    def adj(self) -> Tensor | None:
+        """Precomputed adjacency, or None."""
+        return cast("Tensor | None", self[9])
+
+    @property
+    def batch(self) -> Tensor | None:
+        """Graph id of each node in a batch, or None for a single graph."""
+        return cast("Tensor | None", self[10])
+
+    @property
+    def ptr(self) -> Tensor | None:
+        """Node offsets of each graph in a batch, or None."""
+        return cast("Tensor | None", self[11])
+
+    @property
+    def edge_label_index(self) -> Tensor | None:
+        """Node pairs to score, or None."""
+        return cast("Tensor | None", self[12])
 
     @property
     def num_nodes(self) -> int:
@@ -95,32 +287,184 @@ class Graph:
         """Features per node."""
         return int(self.x.shape[1])
 
-    def replace(self, **changes: Any) -> Graph:
-        """Return a copy with ``changes`` applied (checked like a new graph)."""
-        return attrs.evolve(self, **changes)
+    @property
+    def num_graphs(self) -> int:
+        """Graphs merged into this one (1 unless it is a batch)."""
+        return 1 if self.ptr is None else int(self.ptr.numel()) - 1
 
-    def to(self, device: torch.device | str) -> Graph:
-        """Return a copy with every tensor on ``device``."""
-        return attrs.evolve(
-            self, **{a.name: v.to(device) for a in attrs.fields(Graph) if (v := getattr(self, a.name)) is not None}
-        )
+    @property
+    def num_examples(self) -> int:
+        """Dataset examples in this graph: graphs of a batch, seeds of a sampled subgraph, else 1."""
+        return int(self.roots.shape[0])
+
+    @property
+    def shape(self) -> torch.Size:
+        """``(num_examples,)``, which generic batch code reads as the batch size (``shape[0]``)."""
+        return torch.Size((self.num_examples,))
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the node features."""
+        return self.x.device
+
+    def replace(self, **changes: Tensor | None) -> Graph:
+        """Return a copy with ``changes`` applied (checked like a new graph).
+
+        Raises:
+            DataError: A change names no field, or the result is inconsistent.
+        """
+        return Graph(**{**dict(zip(GRAPH_FIELDS, self, strict=True)), **changes})
+
+    def to(self, device: torch.device | str, *, non_blocking: bool = False) -> Graph:
+        """Return a copy with every tensor on ``device`` (``self`` when already there)."""
+        device = torch.device(device)
+        if all(v is None or v.device == device for v in self):
+            return self
+        return Graph(v if v is None else v.to(device, non_blocking=non_blocking) for v in self)
+
+    def pin_memory(self) -> Graph:
+        """Return a copy with dense tensors in pinned memory (what DataLoader's ``pin_memory`` calls)."""
+        return Graph(v if v is None or v.is_sparse else v.pin_memory() for v in self)
 
     def is_undirected(self) -> bool:
         """Whether every edge ``(u, v)`` has its reverse ``(v, u)`` with the same weight."""
         n = self.num_nodes
-        w = self.edge_weight if self.edge_weight is not None else torch.ones(self.num_edges)
-        # Indices were checked in __attrs_post_init__, so torch's own invariant checks are redundant.
+        w = self.edge_weight if self.edge_weight is not None else torch.ones(self.num_edges, device=self.device)
+        # Indices were checked when the graph was made, so torch's own invariant checks are redundant.
         a = torch.sparse_coo_tensor(self.edge_index, w, (n, n), check_invariants=False).coalesce()
         t = a.t().coalesce()
         return bool(torch.equal(a.indices(), t.indices()) and torch.equal(a.values(), t.values()))
 
+    def in_degree(self) -> Tensor:
+        """Number of edges arriving at each node ``(num_nodes,)`` ``int64``."""
+        return torch.bincount(self.edge_index[1], minlength=self.num_nodes)
 
-class NodeSplit(torch.utils.data.Dataset[tuple[Graph, Tensor]]):
+
+class GraphSample(NamedTuple):
+    """One dataset sample: a graph and its target.
+
+    ``target`` holds a row per node (node tasks), per ``edge_label_index`` pair (link tasks), or is
+    a 0-d tensor (a graph's class). :func:`collate_samples` concatenates targets along dimension 0
+    (stacking 0-d ones), matching the node order of the merged graph.
+    """
+
+    graph: Graph
+    target: Tensor
+
+
+def _cat_field(values: list[Tensor | None], name: str) -> Tensor | None:
+    present = [v is not None for v in values]
+    if not any(present):
+        return None
+    if not all(present):
+        raise DataError(f"collate_graphs: graph {present.index(False)} has no {name} but graph 0 has one")
+    tensors = [v for v in values if v is not None]
+    if tensors[0].dim() == 0:
+        return torch.stack(tensors)
+    return torch.cat(tensors)
+
+
+def collate_graphs(graphs: Sequence[Graph]) -> Graph:
+    """Merge graphs into one disjoint graph with a ``batch`` vector.
+
+    Node indices of graph ``k`` are shifted by the nodes of graphs ``0..k-1``; node-level fields are
+    concatenated, 0-d labels stacked into a ``(num_graphs,)`` vector.
+
+    Args:
+        graphs: At least one graph, none of them a batch already, all with the same optional fields.
+
+    Returns:
+        The merged graph, with ``batch`` (graph id of each node) and ``ptr`` (node offsets).
+
+    Raises:
+        DataError: ``graphs`` is empty, holds a batch or a non-graph, or the graphs' fields differ.
+
+    Example:
+        >>> g = Graph(x=torch.eye(2), edge_index=torch.tensor([[0], [1]]))
+        >>> collate_graphs([g, g]).edge_index.tolist()
+        [[0, 2], [1, 3]]
+    """
+    if not graphs:
+        raise DataError("collate_graphs: no graphs to merge")
+    for i, g in enumerate(graphs):
+        if not isinstance(g, Graph):
+            raise DataError(f"collate_graphs: item {i} is a {type(g).__name__}, not a Graph")
+        if g.batch is not None:
+            raise DataError(f"collate_graphs: item {i} is already a batch of {g.num_graphs} graphs")
+        if g.adj is not None:
+            raise DataError(f"collate_graphs: item {i} carries a precomputed adj; apply the transform after batching")
+    dim = graphs[0].num_features
+    for i, g in enumerate(graphs):
+        if g.num_features != dim:
+            raise DataError(f"collate_graphs: graph {i} has {g.num_features} node features, graph 0 has {dim}")
+    sizes = torch.tensor([g.num_nodes for g in graphs], dtype=torch.int64)
+    ptr = torch.zeros(len(graphs) + 1, dtype=torch.int64)
+    torch.cumsum(sizes, 0, out=ptr[1:])
+    offsets = ptr[:-1].tolist()
+    device = graphs[0].device
+    edge_index = torch.cat([g.edge_index + off for g, off in zip(graphs, offsets, strict=True)], dim=1)
+    label_pairs: list[Tensor | None] = [
+        None if g.edge_label_index is None else g.edge_label_index + off for g, off in zip(graphs, offsets, strict=True)
+    ]
+    batch = torch.repeat_interleave(torch.arange(len(graphs)), sizes).to(device)
+    merged = {
+        name: _cat_field([getattr(g, name) for g in graphs], name)
+        for name in ("edge_weight", "edge_attr", "y", *_MASKS)
+    }
+    return Graph(
+        roots=ptr[:-1].to(device),
+        x=torch.cat([g.x for g in graphs]),
+        edge_index=edge_index,
+        batch=batch,
+        ptr=ptr.to(device),
+        edge_label_index=_cat_field(label_pairs, "edge_label_index"),
+        edge_weight=merged["edge_weight"],
+        edge_attr=merged["edge_attr"],
+        y=merged["y"],
+        train_mask=merged["train_mask"],
+        val_mask=merged["val_mask"],
+        test_mask=merged["test_mask"],
+    )
+
+
+def collate_samples(samples: Sequence[tuple[Graph, Tensor]]) -> tuple[Graph, Tensor]:
+    """Batch ``(graph, target)`` samples: graphs by :func:`collate_graphs`, targets concatenated.
+
+    Raises:
+        DataError: The graphs cannot be merged, or a target is not a tensor.
+    """
+    graphs = [s[0] for s in samples]
+    targets = [s[1] for s in samples]
+    for i, t in enumerate(targets):
+        if not isinstance(t, Tensor):
+            raise DataError(f"collate_samples: sample {i}'s target is a {type(t).__name__}, not a tensor")
+    if len(samples) == 1:
+        # One graph (full-batch node tasks) passes through as is: no copy of a large graph per step.
+        only = targets[0]
+        return graphs[0], only.unsqueeze(0) if only.dim() == 0 else only
+    target = torch.stack(targets) if targets[0].dim() == 0 else torch.cat(targets)
+    return collate_graphs(graphs), target
+
+
+def _collate_fn(batch: Sequence[Any], *, collate_fn_map: Any = None) -> Any:
+    if isinstance(batch[0], GraphSample):
+        return collate_samples(batch)
+    return batch[0] if len(batch) == 1 else collate_graphs(batch)
+
+
+# torch's documented extension point of default_collate: one collate function per element type.
+default_collate_fn_map[GraphSample] = _collate_fn
+default_collate_fn_map[Graph] = _collate_fn
+
+
+class NodeSplit(torch.utils.data.Dataset[GraphSample]):
     """One split of a transductive node-classification task: a single ``(graph, target)`` sample.
 
     Every split holds the whole graph (message passing needs all of it); ``target`` is the label
     of each node in the split and :data:`IGNORE_INDEX` elsewhere, so a plain
-    ``CrossEntropyLoss()(model(graph), target)`` trains or scores on exactly the split's nodes.
+    ``CrossEntropyLoss()(model(graph), target)`` trains or scores on exactly the split's nodes,
+    and a metric with ``ignore_index=-100`` counts only them. Each training step of a recipe is
+    then one full-batch step on the whole graph.
 
     Args:
         graph: The graph, with labels ``y``.
@@ -142,12 +486,12 @@ class NodeSplit(torch.utils.data.Dataset[tuple[Graph, Tensor]]):
     def __len__(self) -> int:
         return 1
 
-    def __getitem__(self, index: int) -> tuple[Graph, Tensor]:
-        """Return ``(graph, target)``.
+    def __getitem__(self, index: int) -> GraphSample:
+        """The one sample ``(graph, target)``.
 
         Raises:
-            IndexError: ``index`` is not 0 or -1.
+            IndexError: ``index`` is not 0 (or -1).
         """
         if index not in (0, -1):
             raise IndexError(f"a node split holds one graph; index {index} is out of range")
-        return self.graph, self.target
+        return GraphSample(self.graph, self.target)

@@ -32,7 +32,10 @@ def _stack(batch: list[torch.Tensor], *, collate_fn_map: Any = None) -> torch.Te
     return torch.stack(batch, 0)
 
 
-_PIPE_COLLATE_MAP = {**default_collate_fn_map, torch.Tensor: _stack}
+def _pipe_collate_map() -> dict[Any, Any]:
+    """torch's collate functions with tensors stacked plainly, read per batch so that collate
+    functions a plugin registers after forge is imported (forge-graph's graphs) are honoured."""
+    return {**default_collate_fn_map, torch.Tensor: _stack}
 
 
 def _rebuild(data: bytes, dtype: torch.dtype, shape: tuple[int, ...]) -> torch.Tensor:
@@ -127,7 +130,7 @@ class InlineCollate:
             estimate = _nbytes(batch[0]) * len(batch) if batch else -1
             if not 0 <= estimate <= self.max_bytes:
                 return default_collate(batch)
-            out = collate(batch, collate_fn_map=_PIPE_COLLATE_MAP)
+            out = collate(batch, collate_fn_map=_pipe_collate_map())
         else:
             out = self.collate_fn(batch)
         size = _nbytes(out)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from forge.core.data import DatasetInfo, DatasetSplits, fingerprint_samples
+from forge.core.data import DatasetInfo, DatasetSplits, Schema, TensorSpec, fingerprint_samples
 from forge.core.errors import DataError
 from forge.graph.data import Graph, NodeSplit
 from forge.graph.datasets.configs import KarateClubConfig
@@ -129,6 +129,8 @@ def build_karate_club(config: KarateClubConfig) -> DatasetSplits:
         fingerprint=fingerprint_samples([tuple(tensors)]),
         num_classes=len(FACTIONS),
         task="graph",
+        # "input" is the node-feature matrix of a graph: recipes take model.in_features from it.
+        schema=Schema({"input": TensorSpec(shape=("nodes", graph.num_features), dtype="float32")}),
         extra={
             "level": "node",
             "classes": list(FACTIONS),

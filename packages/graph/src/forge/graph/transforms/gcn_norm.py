@@ -15,7 +15,7 @@ from torch import Tensor
 
 from forge.core.data import Transform, config_from_args
 from forge.core.errors import DataError
-from forge.graph.data import Graph
+from forge.graph.data import Graph, GraphSample
 from forge.graph.transforms.configs import GCNNormConfig
 
 __all__ = ["GCNNorm", "gcn_norm_adjacency"]
@@ -115,7 +115,7 @@ class GCNNorm(Transform):
         )
 
     def __call__(self, sample: Any) -> Any:
-        """Return ``sample`` with ``adj`` set on its graph.
+        """Return ``sample`` with ``adj`` set on its graph (a ``(graph, target)`` pair as a :class:`GraphSample`).
 
         Raises:
             DataError: ``sample`` is neither a :class:`Graph` nor a ``(Graph, target)`` tuple.
@@ -123,5 +123,5 @@ class GCNNorm(Transform):
         if isinstance(sample, Graph):
             return sample.replace(adj=self.adjacency(sample))
         if isinstance(sample, tuple) and len(sample) == 2 and isinstance(sample[0], Graph):
-            return sample[0].replace(adj=self.adjacency(sample[0])), sample[1]
+            return GraphSample(sample[0].replace(adj=self.adjacency(sample[0])), sample[1])
         raise DataError(f"{self.name}: expected a Graph or a (Graph, target) tuple, got {type(sample).__name__}")
