@@ -12,9 +12,23 @@ from forge.core._registry import ComponentSpec, registry
 from forge.core.testing import check_component, components_of
 
 
-def test_registers_the_tokenizer_and_the_corpus() -> None:
+def test_registers_the_tokenizers_datasets_and_metrics() -> None:
     names = {(s.kind, s.name) for s in components_of("nlp")}
-    assert names == {("transform", "nlp.byte_tokenizer"), ("dataset", "nlp.stdlib_text")}
+    assert {
+        ("transform", "nlp.byte_tokenizer"),
+        ("transform", "nlp.bpe_tokenizer"),
+        ("transform", "nlp.wordpiece_tokenizer"),
+        ("transform", "nlp.char_tokenizer"),
+        ("dataset", "nlp.stdlib_text"),
+        ("dataset", "nlp.text_classification"),
+        ("dataset", "nlp.text_blocks"),
+        ("dataset", "nlp.text_stream"),
+        ("metric", "nlp.bleu"),
+        ("metric", "nlp.rouge"),
+        ("metric", "nlp.token_accuracy"),
+        ("metric", "nlp.token_perplexity"),
+        ("recipe", "nlp.text-classification"),
+    } <= names
 
 
 @pytest.mark.parametrize("spec", components_of("nlp"), ids=lambda s: s.name)

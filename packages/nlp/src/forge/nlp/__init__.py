@@ -21,4 +21,4 @@ FORGE_PLUGIN_API = 1
 try:
     __version__: str = metadata.version("forge-nlp")
 except metadata.PackageNotFoundError:  # running from a source checkout that is not installed
-    __version__ = "0.1.0"
+    __version__ = "0.2.0"

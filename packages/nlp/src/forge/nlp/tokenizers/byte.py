@@ -7,15 +7,19 @@ encode (lone surrogates cannot be, and are refused).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
+from forge.core.config import unstructure
 from forge.core.data import Transform, config_from_args, decode_utf8
 from forge.core.errors import DataError
+from forge.nlp.tokenizers.base import write_manifest
 from forge.nlp.tokenizers.configs import ByteTokenizerConfig
 
 __all__ = ["BYTE_VOCAB_SIZE", "ByteTokenizer"]
@@ -100,6 +104,24 @@ class ByteTokenizer(Transform):
     def eos_id(self) -> int:
         """Id of the end-of-sequence token."""
         return self._special_ids[self.config.eos_token]
+
+    @property
+    def special_ids(self) -> dict[str, int]:
+        """Every special token and its id."""
+        return dict(self._special_ids)
+
+    @property
+    def lossless(self) -> bool:
+        """Byte-level encoding round-trips every string UTF-8 can encode."""
+        return True
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``forge_tokenizer.json`` (the config; bytes need no vocabulary file) into ``directory``.
+
+        Returns:
+            The folder; :func:`forge.nlp.tokenizers.load_tokenizer` reads it back.
+        """
+        return write_manifest(directory, self.name, unstructure(self.config))
 
     def token_to_id(self, token: str) -> int:
         """Id of special token ``token``.
