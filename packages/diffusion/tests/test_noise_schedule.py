@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from forge.core.config import structure
-from forge.core.data._compose import from_config
+from forge.core.data import from_config
 from forge.core.errors import ConfigError, DataError
 from forge.diffusion.schedules import NoiseSchedule, NoiseScheduleConfig, cosine_alphas_cumprod
 

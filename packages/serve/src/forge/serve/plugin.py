@@ -6,9 +6,9 @@ as ``"module:attr"`` strings, so ``forge plugins`` and ``forge list`` never impo
 
 from __future__ import annotations
 
-from forge.core.hookspecs import Register, hookimpl
+from forge.core.hookspecs import CommandRegister, Register, hookimpl
 
-__all__ = ["FORGE_PLUGIN_API", "forge_register_transforms"]
+__all__ = ["FORGE_PLUGIN_API", "forge_register_commands", "forge_register_transforms"]
 
 FORGE_PLUGIN_API = 1
 
@@ -23,3 +23,11 @@ def forge_register_transforms(register: Register) -> None:
         summary="Decode and validate a JSON tensor payload (nested lists or base64) and encode responses",
         tags=("serving", "payload"),
     )
+
+
+@hookimpl
+def forge_register_commands(register: CommandRegister) -> None:
+    """Register ``forge serve``."""
+    from forge.serve.command import serve_command
+
+    register(serve_command)
