@@ -155,3 +155,28 @@ def quickstart(session: nox.Session) -> None:
     """Install every package and run the README's main job on bundled data."""
     _install_forge(session)
     session.run("bash", "scripts/main_job.sh", external=True)
+
+
+@nox.session(python=PYTHONS)
+def fuzz(session: nox.Session) -> None:
+    """The bad-input generators at length: many random examples per class (configs, data files, run dirs).
+
+    The test suite runs the same generators with a bounded, seeded number of examples; here
+    FORGE_FUZZ=1 selects the long hypothesis profile, and each class's figures (cases tried,
+    refused cleanly, tracebacks, silent accepts) are written to build/fuzz-figures.jsonl.
+    """
+    _install_forge(session)
+    report = ROOT / "build" / "fuzz-figures.jsonl"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    session.env["FORGE_FUZZ"] = "1"
+    session.env["FORGE_FUZZ_REPORT"] = str(report)
+    session.run(
+        "pytest",
+        "packages/core/tests/test_fuzz_bad_input.py",
+        "packages/vision/tests/test_bad_input_image_folder.py",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )
+    session.log(report.read_text(encoding="utf-8") if report.exists() else "no figures written")

@@ -43,4 +43,4 @@ def test_generated_plugin_passes_its_own_tests(installed_plugins: dict[str, Path
     demo = installed_plugins["demo"]
     result = sh(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", demo / "tests", cwd=demo)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout

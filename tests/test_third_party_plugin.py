@@ -39,6 +39,7 @@ def test_forge_plugins_shows_acme(forge: Callable[..., str]) -> None:
     )
     assert acme["module"] == "forge_acme.plugin"
     assert acme["components"] == {"model": ["acme.gated_mlp"], "loss": ["acme.huber"]}
+    assert acme["commands"] == ["acme-report"]  # added lazily through the commands hook
     table = forge("plugins")
     assert any(line.split()[:2] == ["acme", "forge-acme"] for line in table.splitlines())
     assert "acme: forge-acme 1.2.0" in forge("--version")
@@ -83,4 +84,4 @@ def test_acme_passes_its_own_conformance_tests(sh: Runner, installed_plugins: di
     acme = installed_plugins["acme"]
     result = sh(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", acme / "tests", cwd=acme)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout

@@ -142,7 +142,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("_atomic", "_digest", "_lazy", "_logging", "config", "hookspecs"),
     ("_plugins", "_checkpoint", "_reproducibility"),
     ("_registry", "_plugin", "testing", "_doctor"),
-    ("models", "losses", "metrics", "optim", "data"),
+    ("models", "losses", "metrics", "optim", "data", "distributed"),
     ("_run", "trainer", "tracking"),
     ("_recipe",),
     ("_runner", "evaluator", "export", "compress", "hub", "sweep"),

@@ -68,9 +68,12 @@ def test_plugins_table(use_plugins) -> None:  # type: ignore[no-untyped-def]
     result = run("plugins")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["plugin", "distribution", "version", "api", "status", "registers"]
+    assert lines[0].split() == [
+        "plugin", "distribution", "version", "api", "status", "load", "ms", "registers", "commands"
+    ]  # fmt: skip
     good = next(line for line in lines if line.startswith("good "))
-    assert good.split()[4:] == ["loaded", "1", "loss,", "2", "models"]
+    assert good.split()[4] == "loaded" and good.split()[5].isdigit()
+    assert good.split()[6:] == ["1", "loss,", "2", "models", "-"]
     assert any(line.startswith("broken ") and "failed" in line for line in lines)
     assert "broken: failed: import failed: ModuleNotFoundError" in result.stdout
 
@@ -235,6 +238,21 @@ def test_doctor_lists_command_clashes(use_plugins, monkeypatch: pytest.MonkeyPat
     result = run("doctor")
     assert result.exit_code == 0, result.output
     assert "    warning: command 'hello' is added by plugins clash" in result.stdout
+    assert "    loads in " in result.stdout and "; commands: -" in result.stdout  # each plugin's load time
+
+
+def test_doctor_shows_load_time_and_commands(use_plugins, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from forge.core import _doctor
+
+    use_plugins(ep("cmds", "forge_fixture_commands"), ep("good", "forge_fixture_good"))
+    monkeypatch.setattr(_doctor, "collect", lambda probe: {"plugins": _doctor._plugin_compat()})
+    result = run("doctor")
+    lines = result.stdout.splitlines()
+    cmds = lines[lines.index(next(line for line in lines if line.startswith("  cmds:"))) + 1]
+    assert cmds.startswith("    loads in ") and cmds.endswith("ms; commands: hello")
+    data = json.loads(run("doctor", "--json").stdout)
+    row = next(p for p in data["plugins"] if p["plugin"] == "cmds")
+    assert row["commands"] == ["hello"] and row["load ms"] >= 0
 
 
 def test_output_printed_by_a_plugin_keeps_json_parseable(use_plugins) -> None:  # type: ignore[no-untyped-def]
@@ -285,7 +303,7 @@ def test_config_show_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [1,\n", encoding="utf-8")
     result = run("config", "show", str(bad))
-    assert isinstance(result.exception, ConfigError) and "bad.yaml: invalid YAML" in str(result.exception)
+    assert isinstance(result.exception, ConfigError) and "bad.yaml:2:1: invalid YAML" in str(result.exception)
     good = tmp_path / "ok.json"
     good.write_text('{"a": 1}', encoding="utf-8")
     result = run("config", "show", str(good), "a.b=2")
@@ -314,6 +332,21 @@ def test_new_plugin_writes_a_package(tmp_path: Path) -> None:
     assert "import torch" not in plugin_src and "FORGE_PLUGIN_API = 1" in plugin_src
     assert run("new-plugin", "demo_x", "--dir", str(tmp_path)).exit_code == 2  # refuses to overwrite
     assert run("new-plugin", "Bad-Name", "--dir", str(tmp_path)).exit_code == 2
+
+
+def test_new_plugin_passes_the_light_listing_check_its_tests_run(tmp_path: Path) -> None:
+    from forge.core.testing import check_light_listing
+
+    assert run("new-plugin", "demo_y", "--dir", str(tmp_path)).exit_code == 0
+    root = tmp_path / "forge-demo-y"
+    assert 'check_light_listing("demo_y", forbidden=("torch", "click"))' in (root / "tests/test_plugin.py").read_text()
+    dist = tmp_path / "forge_demo_y-0.1.0.dist-info"  # installed, as far as entry points go
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: forge-demo-y\nVersion: 0.1.0\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[forge.plugins]\ndemo_y = forge_demo_y.plugin\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORGE_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(root / "src"), env.get("PYTHONPATH", "")])
+    check_light_listing("demo_y", forbidden=("torch", "click"), env=env)
 
 
 def test_new_plugin_failing_midway_leaves_no_half_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -418,3 +451,94 @@ def test_installed_impostor_is_refused_and_printing_plugin_keeps_json(tmp_path: 
     disabled = forge({**env, "FORGE_DISABLE_PLUGINS": "forge-evil", "FORGE_STRICT_PLUGINS": "1"}, "plugins", "--json")
     assert disabled.returncode == 0, disabled.stderr
     assert {p["status"] for p in json.loads(disabled.stdout) if p["distribution"] == "forge-evil"} == {"disabled"}
+
+
+def test_plugins_shows_load_time_and_warns_past_the_threshold(use_plugins, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(ep("slow", "forge_fixture_slow"), ep("good", "forge_fixture_good"))
+    monkeypatch.setenv("FORGE_PLUGIN_SLOW_MS", "100")
+    result = run("plugins")
+    assert result.exit_code == 0, result.output
+    slow = next(line for line in result.stdout.splitlines() if line.startswith("slow "))
+    assert int(slow.split()[5]) >= 150  # the module sleeps 150 ms on import
+    assert "slow: warning: slow to load: import " in result.stdout
+    assert "over FORGE_PLUGIN_SLOW_MS=100" in result.stdout and "good: warning" not in result.stdout
+    data = {p["name"]: p for p in json.loads(run("plugins", "--json").stdout)}
+    assert data["slow"]["import_ms"] >= 150 and data["slow"]["load_ms"] >= data["slow"]["import_ms"]
+    assert data["good"]["register_ms"] is not None and not data["good"]["warnings"]
+
+
+def test_plugin_load_time_threshold_is_configurable(use_plugins, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(ep("slow", "forge_fixture_slow"))
+    monkeypatch.setenv("FORGE_PLUGIN_SLOW_MS", "5000")
+    assert "slow to load" not in run("plugins").stdout
+    sys.modules.pop("forge_fixture_slow")
+    use_plugins(ep("slow", "forge_fixture_slow"))
+    monkeypatch.setenv("FORGE_PLUGIN_SLOW_MS", "soon")
+    result = run("plugins")
+    assert isinstance(result.exception, PluginError) and "FORGE_PLUGIN_SLOW_MS" in str(result.exception)
+
+
+def test_plugins_and_list_commands_show_which_plugin_adds_each_command(use_plugins) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(ep("cmds", "forge_fixture_commands"), *DEFAULT)
+    table = run("plugins").stdout
+    cmds = next(line for line in table.splitlines() if line.startswith("cmds "))
+    assert cmds.split()[-1] == "hello"
+    result = run("list", "commands")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
+    assert rows["hello"].split()[1:4] == ["plugin", "cmds", "Greet"]
+    assert rows["train"].split()[1] == "forge-core" and rows["plugins"].split()[1] == "forge-core"
+    data = json.loads(run("list", "commands", "--json").stdout)
+    assert {"name": "hello", "provider": "plugin cmds", "summary": "Greet WHO."} in data
+    assert [c["name"] for c in json.loads(run("list", "commands", "hel*", "--json").stdout)] == ["hello"]
+
+
+CORE_AND_VISION = (ep("core", "forge.core._plugin"), ep("vision", "forge.vision.plugin"))
+
+
+def test_info_on_a_name_of_two_kinds_shows_both_with_a_note(use_plugins) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(*CORE_AND_VISION)
+    result = run("info", "vision.digits")
+    assert result.exit_code == 0, result.output
+    assert "names 2 components (a dataset and a recipe)" in result.stderr and "--kind" in result.stderr
+    assert "dataset vision.digits: " in result.stdout and "recipe vision.digits: " in result.stdout
+    recipe = json.loads(run("info", "vision.digits", "--kind", "recipe", "--json").stdout)
+    text = Path(recipe["file"]).read_text(encoding="utf-8")
+    assert recipe["text"] == text and '[model]\nname = "vision.resnet18"' in text
+    assert text in result.stdout  # the recipe's own file, to copy and edit
+    both = json.loads(run("info", "vision.digits", "--json").stdout)
+    assert [d["kind"] for d in both] == ["dataset", "recipe"]
+
+
+def test_info_suggests_close_names_of_any_kind(use_plugins) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(*CORE_AND_VISION)
+    result = run("info", "resnet5")
+    assert isinstance(result.exception, RegistryError)
+    assert "no component named 'resnet5'; did you mean vision.resnet50 (model)" in str(result.exception)
+
+
+def test_info_sample_shows_a_datasets_shapes(use_plugins) -> None:  # type: ignore[no-untyped-def]
+    use_plugins(*CORE_AND_VISION)
+    data = json.loads(run("info", "vision.digits", "--kind", "dataset", "--sample", "--json").stdout)
+    sample = data["sample"]
+    assert sample["input"] == {"shape": [1, 8, 8], "dtype": "float32"} and sample["num_classes"] == 10
+    assert sample["sizes"] == {"train": 1259, "val": 179, "test": 359}
+    text = run("info", "core.synthetic_classification", "--sample").stdout
+    assert "  input:  float32 [16]\n  target: int64 []\n" in text
+
+
+def test_config_show_takes_a_registered_recipe_name(use_plugins, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import tomllib
+
+    use_plugins(*CORE_AND_VISION)
+    result = run("config", "show", "vision/digits", "trainer.max_epochs=2")
+    assert result.exit_code == 0, result.output
+    shown = tomllib.loads(result.stdout)
+    assert shown["model"]["name"] == "vision.resnet18" and shown["trainer"]["max_epochs"] == 2
+    assert shown["model"]["stem"] == "small" and "zero_init_residual" in shown["model"]  # every default shown
+    recipe = json.loads(run("info", "vision.digits", "--kind", "recipe", "--json").stdout)
+    assert run("config", "show", recipe["file"], "trainer.max_epochs=2").stdout == result.stdout
+    missing = run("config", "show", "vision/digitz")
+    assert isinstance(missing.exception, ConfigError)
+    assert "neither a config file nor a registered recipe" in str(missing.exception)
+    assert "did you mean vision.digits" in str(missing.exception)

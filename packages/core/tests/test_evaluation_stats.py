@@ -113,6 +113,9 @@ def test_temperature_scaling_undoes_overconfidence(tmp_path: Path) -> None:
     before = expected_calibration_error(hot.softmax(-1), labels)
     after = expected_calibration_error((hot / t).softmax(-1), labels)
     assert after < before / 3
+    # a model at chance level has no finite optimum: the temperature stops at its bound
+    chance = torch.randn(500, 10, generator=g) * 0.01
+    assert fit_temperature(chance, torch.randint(0, 10, (500,), generator=g)) == pytest.approx(100.0)
     png = reliability_diagram((hot / t).softmax(-1), labels, tmp_path / "rel.png", title="scaled")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

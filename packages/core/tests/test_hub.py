@@ -134,3 +134,57 @@ def test_cli_runs_and_models(runs: dict[str, Path], tmp_path: Path) -> None:
     assert json.loads(lineage.output)[0]["ref"] == "m:1"
     missing = runner.invoke(cli, ["models", "rollback", "m", "--registry", db])
     assert missing.exit_code != 0
+
+
+def test_drift_report_flags_a_shifted_feature_only() -> None:
+    import torch
+
+    from forge.core.evaluator import drift_report, ks_test, psi
+
+    g = torch.Generator().manual_seed(0)
+    reference = torch.randn(800, 3, generator=g)
+    current = torch.randn(400, 3, generator=g)
+    current[:, 1] += 1.0
+    report = drift_report(reference, current, names=["a", "b", "c"])
+    assert report["drifted"] == ["b"] and report["drift"] and report["mmd_p"] < 0.05
+    assert report["features"]["b"]["psi"] > 0.2 and report["features"]["a"]["psi"] < 0.1
+    same = drift_report(reference[:400], reference[400:])
+    assert same["drifted"] == [] and same["mmd_p"] > 0.05
+    from scipy import stats
+
+    d, p = ks_test(reference[:, 1], current[:, 1])
+    ref = stats.ks_2samp(reference[:, 1].numpy(), current[:, 1].numpy(), method="asymp")
+    assert d == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue, rel=0.05, abs=1e-12)
+    assert psi(reference[:, 0], reference[:, 0]) == pytest.approx(0.0)
+
+
+def test_retrain_trigger_requires_a_person_before_the_next_promotion(runs: dict[str, Path], tmp_path: Path) -> None:
+    import torch
+
+    from forge.core.hub import check_retrain
+
+    reg = ModelRegistry(tmp_path / "models.db")
+    v1 = reg.register(runs["good"], "m")
+    reg.promote("m", v1.version)
+    g = torch.Generator().manual_seed(0)
+    reference = torch.randn(500, 2, generator=g)
+    calm = check_retrain(reg, "m", reference, torch.randn(300, 2, generator=g))
+    assert not calm.triggered and not reg.approval_required("m")
+    fired: list[object] = []
+    accuracy = reg.get("m", "production").record["metrics"]["test/accuracy"]
+    decision = check_retrain(
+        reg,
+        "m",
+        reference,
+        torch.randn(300, 2, generator=g) + 2.0,
+        metrics={"test/accuracy": accuracy - 0.1},
+        hooks=[fired.append],
+    )
+    assert decision.triggered and fired == [decision]
+    assert any("drift" in r for r in decision.reasons) and any("degraded" in r for r in decision.reasons)
+    assert reg.audit("m")[-2]["action"] == "retrain_requested"
+    v2 = reg.register(runs["good"], "m")
+    with pytest.raises(RegistryError, match="needs a person's approval.*forge models approve m 2"):
+        reg.promote("m", v2.version)
+    reg.approve("m", v2.version, reason="gate passed, looked at the report")
+    assert reg.promote("m", v2.version).stage == "production"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,48 @@ def test_redact_processor_directly() -> None:
         "cookies": flog.REDACTED,
         "credentials": flog.REDACTED,
     }
+
+
+@pytest.fixture
+def root_logger() -> Iterator[logging.Logger]:
+    """The root logger, with its handlers and level put back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield root
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_a_plugin_configuring_the_root_logger_cannot_flood_forge_output(
+    root_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = io.StringIO()
+    # pytest's own capture handlers would make basicConfig a no-op anyway: start from a bare root
+    root_logger.handlers[:] = []
+    flog.configure_logging(fmt="json", level="info", stream=out)
+    # what a plugin does at import: basicConfig(DEBUG), or lowering the root level directly
+    logging.basicConfig(level=logging.DEBUG)
+    root_logger.setLevel(logging.DEBUG)
+    noisy = logging.getLogger("thirdparty.http")
+    noisy.debug("connection pool chatter")
+    noisy.info("more chatter")
+    noisy.warning("disk almost full")
+    flog.get_logger("forge.test").info("ours")
+    events = json_lines(out)
+    assert [(e["event"], e["logger"], e["level"]) for e in events] == [
+        ("disk almost full", "thirdparty.http", "warning"),
+        ("ours", "forge.test", "info"),
+    ]
+    assert all(e["timestamp"].endswith("Z") for e in events)
+    captured = capsys.readouterr()
+    assert "chatter" not in captured.err and "chatter" not in captured.out
+
+
+def test_library_use_before_configure_logs_to_stderr_not_stdout() -> None:
+    import subprocess
+    import sys
+
+    code = "from forge.core import get_logger\nget_logger('forge.test').warning('hello_there', x=1)\nprint('OUT')\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout == "OUT\n"  # a program using forge as a library keeps its stdout
+    assert "hello_there" in result.stderr

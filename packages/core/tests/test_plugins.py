@@ -344,7 +344,7 @@ def test_typed_hook_facade_calls_one_plugin_or_all() -> None:
         names.append(name)
 
     ForgeHooks(pm, plugin="core").register_kind("model", collect)
-    assert names == ["mlp"]
+    assert "mlp" in names and "cross_entropy" not in names  # core's models only
     names.clear()
     ForgeHooks(pm).register_kind("loss", collect)
     assert "cross_entropy" in names and "focal" in names

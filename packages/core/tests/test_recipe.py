@@ -206,8 +206,15 @@ def test_each_component_is_resolved_once_and_built_from_its_config_object(
         built.append((f"{kind}:{name}", config is not None))
         return build(kind, name, config, **overrides)
 
+    check = Recipe.check
+
+    def check_then_count_from_here(self: Recipe) -> None:
+        check(self)  # the pre-run check resolves every section too; the run itself counts from here
+        made.clear()
+
     monkeypatch.setattr(core_registry, "make_config", counting_make_config)
     monkeypatch.setattr(core_registry, "build", recording_build)
+    monkeypatch.setattr(Recipe, "check", check_then_count_from_here)
     run_recipe("core/mlp", ["data.num_samples=128", "trainer.max_epochs=1"], run_dir=tmp_path / "run")
     sections = [m for m in made if not m.startswith("callback:")]  # the trainer's own callbacks aside
     assert sorted(sections) == [
@@ -251,7 +258,8 @@ def test_evaluate_run_scores_the_recipes_own_metrics(tmp_path: Path) -> None:
     report = evaluate_run(tmp_path / "run", confidence=0.9)
     trained = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert report["accuracy"] == pytest.approx(trained["test/accuracy"])
-    assert report["f1"] == pytest.approx(trained["test/f1"]) and "f1_ci" not in report
+    assert report["f1"] == pytest.approx(trained["test/f1"])
+    assert report["f1_ci"][0] <= report["f1"] <= report["f1_ci"][1]  # bootstrap interval
     assert report["loss"] == pytest.approx(trained["test/loss"], rel=1e-5)
     ci = wilson_interval(round(report["accuracy"] * report["samples"]), report["samples"], confidence=0.9)
     assert report["accuracy_ci"] == [ci.lower, ci.upper] and report["confidence"] == 0.9

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,17 @@ def test_new_run_accepts_an_empty_directory_and_discard_restores_it(tmp_path: Pa
     assert generated.path.parent == tmp_path / "runs" and "core-mlp" in generated.path.name
     generated.discard()
     assert not (tmp_path / "runs").exists()
+
+
+def test_industrial_run_records_that_it_is_deterministic(tmp_path: Path) -> None:
+    from forge.core import run_recipe
+
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        overrides = ["mode=industrial", "data.num_samples=128", "trainer.max_epochs=1", "trainer.progress=false"]
+        run = run_recipe("core/mlp", overrides, run_dir=tmp_path / "run").run_dir
+    finally:
+        torch.use_deterministic_algorithms(before)
+    environment = json.loads((run / "environment.json").read_text())
+    assert environment["deterministic"] is True

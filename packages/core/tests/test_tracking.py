@@ -64,7 +64,10 @@ def test_mlflow_with_a_sqlite_backend_store(tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    run = _tracked(tmp_path, [{"name": "core.mlflow", "tracking_uri": uri, "experiment": "digits"}])
+    artifacts = (tmp_path / "artifacts").as_uri()
+    run = _tracked(
+        tmp_path, [{"name": "core.mlflow", "tracking_uri": uri, "experiment": "digits", "artifact_location": artifacts}]
+    )
     client = MlflowClient(tracking_uri=uri)
     (found,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
     assert found.info.status == "FINISHED"
@@ -74,8 +77,9 @@ def test_mlflow_with_a_sqlite_backend_store(tmp_path: Path) -> None:
     log = [r for r in _log_records(run) if "val/loss" in r]
     assert [m.step for m in history] == [r["step"] for r in log]
     assert [m.value for m in history] == pytest.approx([r["val/loss"] for r in log])  # type: ignore[misc]
-    artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
-    assert {"config.json", "environment.json", "lineage.json"} <= artifacts
+    stored = {a.path for a in client.list_artifacts(found.info.run_id)}
+    assert {"config.json", "environment.json", "lineage.json"} <= stored
+    assert (tmp_path / "artifacts").is_dir()
 
 
 def test_a_tracker_section_without_a_name_is_refused(tmp_path: Path) -> None:

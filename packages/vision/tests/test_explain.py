@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -111,3 +112,73 @@ def test_explain_command_is_registered_and_shows_help() -> None:
     assert seen == [explain_command]
     result = CliRunner().invoke(explain_command, ["--help"])
     assert result.exit_code == 0 and "RUN_DIR" in result.output and "--method" in result.output
+
+
+def _fake_run(root: Path, recipe: str, overrides: list[str], extra: dict[str, Any]) -> Path:
+    """A run directory holding a recipe's config, a lineage record and an untrained checkpoint."""
+    import json
+
+    from forge.core import load_recipe
+    from forge.core._checkpoint import CheckpointManager
+    from forge.core._run import RunDir
+
+    resolved = load_recipe(recipe, overrides).with_num_classes(extra.get("num_classes")).resolve()
+    run = RunDir(root)
+    run.write_config(resolved.to_dict())
+    (root / "lineage.json").write_text(json.dumps({"dataset": {"extra": extra}}), encoding="utf-8")
+    torch.manual_seed(0)
+    model = resolved.model.build()
+    CheckpointManager(root / "checkpoints").save(1, {"model": model.state_dict()}, {"trainer": {"global_step": 1}})
+    return root
+
+
+def _digit_png(path: Path) -> Path:
+    from sklearn.datasets import load_digits
+
+    Image.fromarray((load_digits().images[3] * 255 / 16).astype("uint8")).save(path)
+    return path
+
+
+def test_explain_png_has_a_title_with_class_and_probability_and_a_colour_bar(tmp_path: Path) -> None:
+    import warnings
+
+    from forge.vision.explain import explain_run_image
+
+    extra = {"classes": [f"digit-{i}" for i in range(10)], "image_size": [8, 8], "channels": 1, "num_classes": 10}
+    run = _fake_run(tmp_path / "run", "vision/digits", ["model.width_multiplier=0.25"], extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning reaching the caller fails the test
+        done = explain_run_image(run, _digit_png(tmp_path / "d.png"), out=tmp_path / "x.png", which="last")
+    assert done.class_name == f"digit-{done.target}" and 0.0 < done.probability < 1.0
+    image = Image.open(done.path).convert("RGB")
+    plain = render_overlay(torch.zeros(1, 8, 8), torch.zeros(8, 8))  # the panels alone
+    assert image.width == plain.width and image.height > plain.height + 40  # a title band and a colour bar
+    pixels = torch.from_numpy(np.asarray(image).astype("int64"))
+    extra = image.height - plain.height  # a title band (2/5) above the panels, a colour bar band (3/5) below
+    assert (pixels[: extra * 2 // 5].sum(-1) < 200).any()  # dark text on the white band above the panels
+    band = pixels[-(extra * 3 // 5) :, image.width // 6 + 2 : image.width - image.width // 6 - 2]
+    bar = max(band, key=lambda row: len({tuple(p) for p in row.tolist()}))  # the row through the colour bar
+    assert (bar[0] - bar[-1]).abs().sum() > 200 and len({tuple(p) for p in bar.tolist()}) > 20  # the colormap
+
+
+def test_explain_command_says_clearly_when_the_model_cannot_be_explained(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from forge.vision.explain.command import explain_command
+
+    run = _fake_run(tmp_path / "mlp", "core/mlp", [], {"num_classes": 4})
+    image = _digit_png(tmp_path / "d.png")
+    result = CliRunner().invoke(explain_command, [str(run), str(image), "--which", "last"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot explain the model of {run} (core.mlp): it does not take this image as input" in result.output
+    assert "forge explain explains image classifiers" in result.output
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_captum_warnings_do_not_reach_the_caller(method: str) -> None:
+    import warnings
+
+    model, image = _cnn(), torch.rand(3, 8, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning reaching the caller fails the test
+        explain(model, image, target=1, method=method)

@@ -42,3 +42,12 @@ def test_window_weights_by_micro_batch_sample_or_token() -> None:
     moved: list[Any] = []
     window_weights(window, count_samples, to_device=lambda b: moved.append(b) or b, device=CPU)
     assert moved == window  # counted where the step runs
+
+
+def test_conditioned_inputs_count_their_first_tensor() -> None:
+    from forge.core.trainer._batches import count_samples, host_counts
+
+    images, labels, target = torch.zeros(5, 1, 8, 8), torch.zeros(5, dtype=torch.long), torch.zeros(5)
+    assert count_samples(((images, labels), target)) == 5
+    assert host_counts(((images, labels), target)) == (5, 0)
+    assert host_counts(({"input_ids": torch.zeros(3, 7, dtype=torch.long)}, target)) == (3, 21)

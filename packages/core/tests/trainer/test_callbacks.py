@@ -173,7 +173,8 @@ def test_tryfirst_marker_and_unimplemented_hooks_are_not_dispatched() -> None:
     manager.hook.on_train_start(trainer=None)
     assert log == ["early", "late"]
     assert not manager.implements("on_step_end")
-    trainer = Trainer(TrainerConfig(max_epochs=1, val_every_n_epochs=None), callbacks=[Late()])
+    # progress=False: off a terminal the default progress lines implement on_step_end
+    trainer = Trainer(TrainerConfig(max_epochs=1, val_every_n_epochs=None, progress=False), callbacks=[Late()])
     trainer.fit(make_model(), make_batches(1), loss_fn=nn.CrossEntropyLoss(), optimizer=sgd())
     assert trainer._h_step_end is None and trainer._h_before_bw is None
 

@@ -40,7 +40,7 @@ def test_skip_policy_skips_and_counts_bad_steps() -> None:
 
 def test_stop_policy_names_the_step() -> None:
     cfg = TrainerConfig(device="cpu", max_epochs=1, nan_policy="stop", nan_check="step", val_every_n_epochs=None)
-    with pytest.raises(NonFiniteError, match=r"optimizer step 3 \(epoch 0, batch 3\)"):
+    with pytest.raises(NonFiniteError, match=r"optimizer step 3 \(epoch 1, batch 3\)"):
         Trainer(cfg).fit(make_model(), make_batches(6), loss_fn=PoisonedLoss({3}), optimizer=sgd())
 
 

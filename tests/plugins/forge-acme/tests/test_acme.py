@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from forge.core import registry
-from forge.core._registry import ComponentSpec
-from forge.core.testing import check_component, components_of
+from forge.core import ComponentSpec, registry
+from forge.core.testing import check_component, check_light_listing, components_of
 
 
 @pytest.mark.parametrize("spec", components_of("acme"), ids=lambda s: s.name)
 def test_component_conforms(spec: ComponentSpec) -> None:
     check_component(spec)
+
+
+def test_listing_stays_light() -> None:
+    check_light_listing("acme", forbidden=("torch", "click"))
 
 
 def test_huber_delta() -> None:

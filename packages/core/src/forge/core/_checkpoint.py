@@ -58,6 +58,7 @@ __all__ = [
     "CheckpointManager",
     "flatten_state",
     "load_checkpoint",
+    "read_index",
     "save_checkpoint",
     "unflatten_state",
     "verify_checkpoint",
@@ -569,6 +570,66 @@ class CheckpointManager:
             return path
         return None
 
+    @classmethod
+    def rebuild_index(cls, root: str | os.PathLike[str]) -> Path:
+        """Write a fresh ``index.json`` from the checkpoints under ``root`` that verify.
+
+        For an index that is damaged (truncated, edited, not JSON): every ``step-*`` directory is
+        verified, those that pass are listed with the metrics their manifest recorded (the
+        trainer's ``latest_metrics``) and the monitor and mode of the run's checkpoint config,
+        where saved. The damaged file is kept beside it as ``index.json.damaged``.
+
+        Args:
+            root: The checkpoints folder (``RUN/checkpoints``) or the run directory.
+
+        Returns:
+            The path of the new index.
+
+        Raises:
+            CheckpointError: ``root`` holds no checkpoint that verifies.
+
+        Example::
+
+            CheckpointManager.rebuild_index("runs/digits")
+        """
+        folder = Path(root)
+        if (folder / "checkpoints").is_dir():
+            folder = folder / "checkpoints"
+        entries: list[CheckpointEntry] = []
+        monitor, mode = "val/loss", "min"
+        for child in sorted(folder.iterdir()) if folder.is_dir() else []:
+            match = _STEP_DIR.match(child.name)
+            if not (match and child.is_dir()):
+                continue
+            try:
+                body = verify_checkpoint(child)
+            except CheckpointError as exc:
+                _log.warning("checkpoint.index_rebuild_skipped", path=str(child), error=str(exc))
+                continue
+            manifest = body.get("manifest")
+            saved: dict[str, Any] = manifest if isinstance(manifest, dict) else {}
+            metrics = _recorded_metrics(saved)
+            trainer_cfg = saved.get("trainer_config")
+            checkpoint_cfg = trainer_cfg.get("checkpoint") if isinstance(trainer_cfg, dict) else None
+            if isinstance(checkpoint_cfg, dict):
+                monitor = str(checkpoint_cfg.get("monitor") or monitor)
+                mode = "max" if checkpoint_cfg.get("mode") == "max" else "min"
+            entries.append(CheckpointEntry(step=int(match.group(1)), name=child.name, metrics=metrics))
+        if not entries:
+            raise CheckpointError(f"{folder}: no checkpoint verifies, so there is nothing to rebuild the index from")
+        index_path = folder / INDEX_NAME
+        if index_path.exists():
+            os.replace(index_path, folder / f"{INDEX_NAME}.damaged")
+        data = {
+            "format_version": FORMAT_VERSION,
+            "monitor": monitor,
+            "mode": mode,
+            "checkpoints": [attrs.asdict(e) for e in entries],
+        }
+        write_json(index_path, data, durable=True)
+        _log.warning("checkpoint.index_rebuilt", path=str(index_path), checkpoints=len(entries))
+        return index_path
+
     def _ranked(self) -> list[CheckpointEntry]:
         scored = [
             e for e in self._entries.values() if self.monitor in e.metrics and math.isfinite(e.metrics[self.monitor])
@@ -596,17 +657,8 @@ class CheckpointManager:
     def _recover(self) -> None:
         index_path = self.root / INDEX_NAME
         if index_path.exists():
-            try:
-                data = json.loads(index_path.read_text(encoding="utf-8"))
-                for item in data["checkpoints"]:
-                    entry = CheckpointEntry(
-                        step=int(item["step"]),
-                        name=str(item["name"]),
-                        metrics={str(k): float(v) for k, v in item["metrics"].items()},
-                    )
-                    self._entries[entry.step] = entry
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise CheckpointError(f"checkpoint index {index_path} is unreadable: {exc}") from exc
+            for entry in read_index(index_path)["checkpoints"]:
+                self._entries[entry.step] = entry
         changed = False
         for step in list(self._entries):
             if not (self.root / self._entries[step].name).is_dir():
@@ -637,3 +689,64 @@ class CheckpointManager:
                     child.unlink(missing_ok=True)
         if changed:
             self._write_index()
+
+
+def _recorded_metrics(manifest: Mapping[str, Any]) -> dict[str, float]:
+    trainer = manifest.get("trainer")
+    latest = trainer.get("latest_metrics") if isinstance(trainer, Mapping) else None
+    if not isinstance(latest, Mapping):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in latest.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+    }
+
+
+def read_index(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a checkpoints ``index.json``.
+
+    Returns:
+        ``{"monitor": str, "mode": "min" | "max", "checkpoints": [CheckpointEntry, ...]}``.
+
+    Raises:
+        CheckpointError: the file is unreadable, truncated or not an index; the message names it
+            and says how to rebuild it from the checkpoints that verify.
+    """
+    index_path = Path(path)
+    fix = (
+        f"the checkpoints themselves are not affected: rebuild the index from those that verify with "
+        "`python -c \"from forge.core import CheckpointManager; "
+        f"CheckpointManager.rebuild_index('{index_path.parent}')\"`"
+    )
+    try:
+        data = json.loads(index_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(
+            f"{index_path} is damaged (line {exc.lineno}, column {exc.colno}: {exc.msg}; truncated?); {fix}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{index_path} cannot be read ({exc}); {fix}") from None
+    try:
+        if not isinstance(data, dict) or not isinstance(data.get("checkpoints"), list):
+            raise TypeError("expected a table with a 'checkpoints' list")
+        entries = []
+        for i, item in enumerate(data["checkpoints"]):
+            if not isinstance(item, dict) or not isinstance(item.get("metrics", {}), dict):
+                raise TypeError(f"checkpoints[{i}]: expected a table with step, name and metrics")
+            step, name = item.get("step"), item.get("name")
+            if isinstance(step, bool) or not isinstance(step, int) or step < 0 or not isinstance(name, str):
+                raise TypeError(f"checkpoints[{i}]: expected an int step >= 0 and a name, got {step!r}, {name!r}")
+            if not _STEP_DIR.match(name):
+                raise TypeError(f"checkpoints[{i}].name: expected a step-NNNNNN directory name, got {name!r}")
+            metrics = {str(k): float(v) for k, v in item.get("metrics", {}).items()}
+            entries.append(CheckpointEntry(step=step, name=name, metrics=metrics))
+        mode = data.get("mode", "min")
+        if mode not in ("min", "max"):
+            raise TypeError(f"mode: expected 'min' or 'max', got {mode!r}")
+        monitor = data.get("monitor", "val/loss")
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor: expected a metric name, got {monitor!r}")
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{index_path} is damaged ({exc}); {fix}") from None
+    return {"monitor": monitor, "mode": mode, "checkpoints": entries}

@@ -99,6 +99,8 @@ def _plugin_compat() -> list[dict[str, Any]]:
                 "compatible": ok,
                 "error": info.error,
                 "warnings": info.warnings,
+                "load ms": None if info.load_ms is None else round(info.load_ms, 1),
+                "commands": list(info.commands),
             }
         )
     return rows
@@ -158,6 +160,9 @@ def format_report(report: dict[str, Any]) -> str:
                     f"  {p['plugin']}: {p['distribution']}, needs forge-core {p['requires forge-core']}, "
                     f"api {p['plugin api']}, {p['status']}: {mark}" + (f" ({p['error']})" if p["error"] else "")
                 )
+                if p.get("load ms") is not None or p.get("commands"):
+                    load = "-" if p.get("load ms") is None else f"{p['load ms']:.0f} ms"
+                    lines.append(f"    loads in {load}; commands: {', '.join(p.get('commands') or []) or '-'}")
                 lines += [f"    warning: {w}" for w in p.get("warnings") or []]
         else:
             lines.append(f"{key}: {value}")

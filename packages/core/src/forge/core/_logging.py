@@ -5,11 +5,19 @@ user's script) calls :func:`configure` once. Output is readable console text for
 lines for machines, optionally teed as JSON lines into a file (a run directory's log). Before any
 line is written, :func:`redact` replaces the values of keys that look like secrets (token,
 password, secret, api_key, ...) and e-mail addresses anywhere in the event.
+
+Every line carries a UTC timestamp. The standard library's ``logging`` (what third-party
+libraries and plugins use) is bridged in: :func:`configure_logging` puts one handler on the root
+logger that passes warnings and errors into forge's output, in forge's format, and drops the
+rest, so a plugin that calls ``logging.basicConfig(level=logging.DEBUG)`` at import (a no-op once
+the root logger has a handler) or lowers the root level cannot flood forge's output with other
+libraries' debug lines.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import threading
@@ -20,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["LogFormat", "configure_logging", "get_logger", "redact"]
+__all__ = ["LogFormat", "configure_logging", "get_logger", "redact", "set_rank"]
 
 LogFormat = Literal["console", "json"]
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
@@ -63,11 +71,14 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
 class _Sink:
     """Writes each event once per destination, each in its own format."""
 
-    def __init__(self, stream: IO[str], fmt: LogFormat, json_file: IO[str] | None) -> None:
+    def __init__(self, stream: IO[str] | None, fmt: LogFormat, json_file: IO[str] | None) -> None:
+        # stream None: whatever sys.stderr is at each write, so a live progress bar that redirects
+        # stderr prints log lines above itself instead of being written over.
         self._stream, self._fmt, self._file = stream, fmt, json_file
         import structlog
 
-        self._console = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        colors = (stream if stream is not None else sys.stderr).isatty()
+        self._console = structlog.dev.ConsoleRenderer(colors=colors)
         self._lock = threading.Lock()
 
     def msg(self, **event: Any) -> None:
@@ -76,15 +87,41 @@ class _Sink:
             if self._file is not None:
                 self._file.write(line + "\n")
                 self._file.flush()
-            if self._stream is not None:
+            stream = self._stream if self._stream is not None else sys.stderr
+            if stream is not None:
                 text = line if self._fmt == "json" else str(self._console(None, "", dict(event)))
-                self._stream.write(text + "\n")
-                self._stream.flush()
+                stream.write(text + "\n")
+                stream.flush()
 
     debug = info = warning = warn = error = critical = exception = log = msg
 
 
 _state: dict[str, Any] = {}
+
+
+class _StdlibBridge(logging.Handler):
+    """The root logger's handler: standard-library records at WARNING and above, in forge's output."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            method = record.levelname.lower() if record.levelno < logging.CRITICAL else "critical"
+            log = _structlog().get_logger().bind(logger=record.name)
+            if record.exc_info:
+                getattr(log, method)(record.getMessage(), exc_info=record.exc_info)
+            else:
+                getattr(log, method)(record.getMessage())
+        except Exception:  # a logging failure must never break the program that logs
+            self.handleError(record)
+
+
+def _bridge_stdlib_logging() -> None:
+    """Install (once) the handler that brings the root logger's warnings into forge's output."""
+    root = logging.getLogger()
+    if not any(isinstance(h, _StdlibBridge) for h in root.handlers):
+        root.addHandler(_StdlibBridge())
 
 
 def configure_logging(
@@ -99,7 +136,8 @@ def configure_logging(
     Args:
         fmt: ``"console"`` for people, ``"json"`` for one JSON object a line.
         level: The lowest level written: debug, info, warning, error or critical.
-        stream: Where lines go (default ``sys.stderr``, so stdout stays clean for data).
+        stream: Where lines go (default: ``sys.stderr`` as it is at each write, so stdout stays
+            clean for data and a progress bar can redirect it).
         json_file: Also append every event as a JSON line to this file.
 
     Raises:
@@ -116,9 +154,34 @@ def configure_logging(
     if file is not None:
         _state["file"] = file
     # structlog (about 0.1 s to import) is only loaded once something logs: `forge list` never does
-    _state["pending"] = (stream if stream is not None else sys.stderr, fmt, file, _LEVELS[level.lower()])
+    _state["pending"] = _state["last"] = (stream, fmt, file, _LEVELS[level.lower()])
+    _bridge_stdlib_logging()
     if "structlog" in sys.modules:
         _structlog()
+
+
+def set_rank(rank: int, world_size: int) -> None:
+    """Say which rank of a multi-process run this process is (the Trainer and the runner call it).
+
+    With more than one process every line carries ``rank``, and ranks other than 0 write only
+    errors: rank 0 speaks for the run, and any rank's failure still reaches the user. Applies to
+    the configuration :func:`configure_logging` set (and to any set later).
+
+    Args:
+        rank: This process's global rank.
+        world_size: Processes in the run.
+    """
+    _state["rank"] = (rank, world_size)
+    last = _state.get("last")
+    if last is not None:
+        _state["pending"] = last
+        if "structlog" in sys.modules:
+            _structlog()
+
+
+def _add_rank(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event_dict.setdefault("rank", _state.get("rank", (0, 1))[0])
+    return event_dict
 
 
 def _structlog() -> ModuleType:
@@ -130,6 +193,9 @@ def _structlog() -> ModuleType:
         return structlog
     stream, fmt, file, level = pending
     sink = _Sink(stream, fmt, file)
+    rank, world_size = _state.get("rank", (0, 1))
+    if rank != 0:
+        level = max(level, _LEVELS["error"])  # one voice: the other ranks only say what went wrong
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -137,7 +203,7 @@ def _structlog() -> ModuleType:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact,
-            lambda _, __, event: event,
+            _add_rank if world_size > 1 else lambda _, __, event: event,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=lambda *args: sink,
@@ -187,7 +253,13 @@ class _LazyLogger:
         return _LazyLogger(values)
 
     def __getattr__(self, method: str) -> Any:
-        return getattr(_structlog().get_logger().bind(**self._context), method)
+        structlog = _structlog()
+        if structlog.is_configured():
+            return getattr(structlog.get_logger().bind(**self._context), method)
+        # forge used as a library before configure(): structlog's defaults print to stdout, which
+        # would corrupt the host program's output; forge's lines go to stderr
+        logger = structlog.wrap_logger(structlog.PrintLogger(file=sys.stderr))
+        return getattr(logger.bind(**self._context), method)
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,9 @@ Plugins are modules named by entry points in the ``forge.plugins`` group. Loadin
 5. its registration hooks run one plugin at a time, so a plugin whose hook raises is marked failed
    and registers nothing, while the others carry on.
 
-``FORGE_TRACE_PLUGINS=1`` logs every hook call with its implementations and results.
+``FORGE_TRACE_PLUGINS=1`` logs every hook call with its implementations and results. Every
+plugin's import and registration time is recorded; one slower than ``FORGE_PLUGIN_SLOW_MS``
+(default :data:`DEFAULT_SLOW_MS`) gets a warning, since every ``forge`` command pays for it.
 Core's own components come through the same path: forge-core declares the entry point
 ``core = "forge.core._plugin"``, which always loads.
 """
@@ -26,8 +28,11 @@ import contextlib
 import functools
 import importlib
 import io
+import math
 import os
 import re
+import sys
+import time
 import traceback
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
@@ -45,6 +50,7 @@ if TYPE_CHECKING:
     import click
 
 __all__ = [
+    "DEFAULT_SLOW_MS",
     "ENTRY_POINT_GROUP",
     "ForgeHooks",
     "PLUGIN_API_VERSION",
@@ -61,6 +67,7 @@ __all__ = [
     "record_failure",
     "record_warning",
     "register_components",
+    "warn_if_slow",
 ]
 
 ENTRY_POINT_GROUP = "forge.plugins"
@@ -78,6 +85,9 @@ OWNERS: Mapping[str, str] = {
 }
 """Entry-point names reserved for forge's own distributions: from any other one they are refused."""
 
+DEFAULT_SLOW_MS = 200.0
+"""A plugin taking longer than this to import and register (milliseconds) is warned about."""
+
 Status = Literal["loaded", "failed", "disabled", "incompatible"]
 
 
@@ -89,6 +99,18 @@ def _names(value: str | None) -> frozenset[str] | None:
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _milliseconds(value: str | None) -> float:
+    if value is None or not value.strip():
+        return DEFAULT_SLOW_MS
+    try:
+        ms = float(value)
+    except ValueError:
+        ms = math.nan
+    if not math.isfinite(ms) or ms < 0:
+        raise PluginError(f"FORGE_PLUGIN_SLOW_MS must be a number of milliseconds >= 0, got {value!r}")
+    return ms
 
 
 def _normalize(name: str) -> str:
@@ -108,17 +130,25 @@ class PluginSettings:
     """Raise :class:`PluginError` on the first plugin failure instead of recording it."""
     trace: bool = False
     """Log every hook call, its implementations and results."""
+    slow_ms: float = DEFAULT_SLOW_MS
+    """A plugin whose import and registration take longer (milliseconds) gets a warning."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, disable: Iterable[str] = ()) -> PluginSettings:
-        """Read ``FORGE_LOAD_PLUGINS``, ``FORGE_DISABLE_PLUGINS``, ``FORGE_STRICT_PLUGINS`` and
-        ``FORGE_TRACE_PLUGINS``; ``disable`` adds names (the ``--disable-plugins`` option)."""
+        """Read ``FORGE_LOAD_PLUGINS``, ``FORGE_DISABLE_PLUGINS``, ``FORGE_STRICT_PLUGINS``,
+        ``FORGE_TRACE_PLUGINS`` and ``FORGE_PLUGIN_SLOW_MS``; ``disable`` adds names (the
+        ``--disable-plugins`` option).
+
+        Raises:
+            PluginError: ``FORGE_PLUGIN_SLOW_MS`` is not a number >= 0.
+        """
         env = os.environ if env is None else env
         return cls(
             load=_names(env.get("FORGE_LOAD_PLUGINS")),
             disable=(_names(env.get("FORGE_DISABLE_PLUGINS")) or frozenset()) | frozenset(disable),
             strict=_flag(env.get("FORGE_STRICT_PLUGINS")),
             trace=_flag(env.get("FORGE_TRACE_PLUGINS")),
+            slow_ms=_milliseconds(env.get("FORGE_PLUGIN_SLOW_MS")),
         )
 
 
@@ -139,11 +169,22 @@ class PluginInfo:
     commands: list[str] = attrs.field(factory=list)
     """The CLI commands it adds (filled in when the CLI collects plugin commands)."""
     warnings: list[str] = attrs.field(factory=list)
-    """Problems that did not stop it loading: output it printed, CLI commands it could not add."""
+    """Problems that did not stop it loading: output it printed, CLI commands it could not add, slowness."""
+    import_ms: float | None = None
+    """How long importing its entry-point module took, in milliseconds (None: not imported)."""
+    register_ms: float | None = None
+    """How long its registration hooks took, in milliseconds (None: they did not run)."""
+
+    @property
+    def load_ms(self) -> float | None:
+        """Import plus registration time in milliseconds: what every ``forge`` command pays for it."""
+        if self.import_ms is None:
+            return None
+        return self.import_ms + (self.register_ms or 0.0)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-able dict of this record."""
-        return attrs.asdict(self)
+        """A JSON-able dict of this record (with ``load_ms``, import plus registration time)."""
+        return {**attrs.asdict(self), "load_ms": self.load_ms}
 
     def matches(self, names: Collection[str]) -> bool:
         """Whether ``names`` holds this plugin's entry-point name or its distribution's name."""
@@ -184,9 +225,39 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return sorted(eps, key=lambda ep: (ep.name != CORE_PLUGIN, ep.name, _normalize(_dist_name(ep))))
 
 
-def _short_error(exc: BaseException) -> str:
+_HOST_DIRS = tuple(
+    os.path.dirname(os.path.abspath(path)) + os.sep for path in (__file__, pluggy.__file__, importlib.__file__)
+)
+"""Code of forge-core, pluggy and importlib: an error's location is the innermost frame outside them."""
+
+
+def _package_dir(module: str | None) -> str | None:
+    """Where ``module``'s top-level package lives (its directory; a lone module's file), when imported."""
+    if not module:
+        return None
+    top = sys.modules.get(module.split(".")[0])
+    found = getattr(top, "__file__", None)
+    if not isinstance(found, str):  # not imported, or a namespace package (``forge``) shared by many
+        return None
+    path = os.path.abspath(found)
+    return os.path.dirname(path) + os.sep if hasattr(top, "__path__") else path
+
+
+def _short_error(exc: BaseException, module: str | None = None) -> str:
+    """``Type: message (file:line)``, the location being the innermost frame in the plugin's own code.
+
+    A plugin's mistake usually surfaces inside core (the ``register`` callback, the import
+    machinery) or a library it calls, so the frame shown is the innermost one in the plugin's
+    package (``module``'s top-level package, when given and imported): its ``register(...)`` call or
+    the line that raised. Without one, it is the innermost frame outside forge-core, pluggy and
+    importlib; when every frame is the host's own (core's own plugin), the innermost one.
+    """
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    package = _package_dir(module)
+    mine = [f for f in frames if package is not None and os.path.abspath(f.filename).startswith(package)]
+    own = [f for f in frames if not os.path.abspath(f.filename).startswith(_HOST_DIRS) and "<frozen" not in f.filename]
+    chosen = mine or own or frames
+    where = f" ({chosen[-1].filename}:{chosen[-1].lineno})" if chosen else ""
     return f"{type(exc).__name__}: {exc}{where}"
 
 
@@ -284,12 +355,15 @@ def discover(
         if index in problems:
             record_failure(info, settings, problems[index])
             continue
+        started = time.perf_counter()
         try:
             with _captured_output(info, "import"):
                 module = ep.load()
         except Exception as exc:
-            record_failure(info, settings, f"import failed: {_short_error(exc)}", exc)
+            record_failure(info, settings, f"import failed: {_short_error(exc, ep.value)}", exc)
             continue
+        finally:
+            info.import_ms = (time.perf_counter() - started) * 1000.0
         if not isinstance(module, ModuleType):
             record_failure(info, settings, f"entry point {ep.value!r} names a {type(module).__name__}, not a module")
             continue
@@ -394,14 +468,31 @@ def register_components(
         :func:`record_failure`) and the caller must drop whatever the plugin registered.
     """
     hooks = ForgeHooks(pm, plugin=plugin.info.name)
+    started = time.perf_counter()
     for kind in hookspecs.KINDS.values():
         try:
             with _captured_output(plugin.info, kind.hook):
                 hooks.register_kind(kind.name, register_for(kind))
         except Exception as exc:
-            record_failure(plugin.info, settings, f"{kind.hook} failed: {_short_error(exc)}", exc, pm=pm)
+            problem = _short_error(exc, plugin.module.__name__)
+            record_failure(plugin.info, settings, f"{kind.hook} failed: {problem}", exc, pm=pm)
             return False
+    plugin.info.register_ms = (time.perf_counter() - started) * 1000.0
+    warn_if_slow(plugin.info, settings)
     return True
+
+
+def warn_if_slow(info: PluginInfo, settings: PluginSettings) -> None:
+    """Warn on ``info`` when importing and registering it took longer than ``settings.slow_ms``."""
+    took = info.load_ms
+    if took is None or took <= settings.slow_ms:
+        return
+    record_warning(
+        info,
+        f"slow to load: import {info.import_ms:.0f} ms + registration {info.register_ms or 0.0:.0f} ms, over "
+        f"FORGE_PLUGIN_SLOW_MS={settings.slow_ms:g}; every forge command pays this: keep the entry-point "
+        "module light (no torch or model code at import; name builders as 'module:attr' strings)",
+    )
 
 
 def collect_commands(
@@ -436,7 +527,8 @@ def collect_commands(
             with _captured_output(info, "forge_register_commands"):
                 ForgeHooks(pm, plugin=info.name).register_commands(register)
         except Exception as exc:  # a broken plugin must not take the CLI down
-            record_failure(info, settings, f"forge_register_commands failed: {_short_error(exc)}", exc, pm=pm)
+            problem = _short_error(exc, info.module)
+            record_failure(info, settings, f"forge_register_commands failed: {problem}", exc, pm=pm)
             continue
         for name, command in added.items():
             offered.setdefault(name, []).append((info, command))

@@ -43,6 +43,7 @@ Running a recipe is :mod:`forge.core._runner`'s job.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -50,9 +51,9 @@ from typing import Any
 
 import attrs
 
-from forge.core.config import apply_overrides, load_file, structure, unstructure
+from forge.core.config import _field_type, apply_overrides, did_you_mean, load_file, structure, unstructure
 from forge.core.data._configs import LoaderConfig
-from forge.core.errors import ConfigError, RegistryError
+from forge.core.errors import ConfigError, ForgeError, RegistryError
 from forge.core.trainer._config import TrainerConfig
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "Recipe",
     "ResolvedRecipe",
     "load_recipe",
+    "recipe_field_type",
     "resolve_recipe_path",
 ]
 
@@ -103,12 +105,14 @@ class ComponentRef:
     name: str
     params: Mapping[str, Any]
     where: str
+    also_valid: tuple[str, ...] = ()
 
     def resolve(self) -> Component:
         """This component with its full config object (registered defaults + params).
 
         Raises:
-            ConfigError: naming ``where.<field>`` for an unknown key or a wrong type.
+            ConfigError: naming ``where.<field>`` for an unknown key (with a "did you mean" hint
+                and every key valid there, ``also_valid`` included) or a wrong type or value.
             RegistryError: naming ``where``: the component is not registered.
         """
         from forge.core._registry import registry
@@ -119,7 +123,24 @@ class ComponentRef:
             raise RegistryError(f"{self.where}: {exc}") from None
         if spec.config is None:
             return Component(self, None)
+        cls = registry.config_class(spec)
+        if cls is not None and attrs.has(cls):
+            self._check_keys([a.name for a in attrs.fields(cls)])
         return Component(self, registry.make_config(self.kind, self.name, self.params, where=self.where))
+
+    def _check_keys(self, fields: Sequence[str]) -> None:
+        valid = [*fields, *self.also_valid]
+        unknown = sorted({str(key).split(".", 1)[0] for key in self.params} - set(valid))
+        if not unknown:
+            return
+        listed = f"{self.name}'s keys: {', '.join(['name', *fields])}"
+        if self.also_valid:
+            listed += f"; loader keys: {', '.join(self.also_valid)}"
+        raise ConfigError(
+            "; ".join(
+                f"{self.where}.{key}: unknown key{did_you_mean(key, valid)} (valid here: {listed})" for key in unknown
+            )
+        )
 
 
 @attrs.frozen
@@ -175,6 +196,9 @@ def _ref(raw: Any, kind: str, where: str) -> ComponentRef:
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f'{where}.name: required, a registered {kind} name such as "core.mlp"')
+    bad = [k for k in raw if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"{where}.{bad[0]!r}: keys must be strings")
     params = {k: v for k, v in raw.items() if k not in ("name", "params")}
     nested = raw.get("params")
     if nested is not None:
@@ -232,12 +256,23 @@ class Recipe:
         """
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: a recipe is a table, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(_TOP_KEYS))
+        unknown = sorted((str(k) for k in set(data) - set(_TOP_KEYS)), key=str)
         if unknown:
-            raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)} (known: {', '.join(_TOP_KEYS)})")
+            raise ConfigError(
+                f"{source}: "
+                + "; ".join(
+                    f"{key}: unknown key{did_you_mean(key, _TOP_KEYS)} (known: {', '.join(_TOP_KEYS)})"
+                    for key in unknown
+                )
+            )
         seed = data.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"{source}: seed: expected int, got {type(seed).__name__} {seed!r}")
+        if not 0 <= seed <= _MAX_SEED:
+            raise ConfigError(f"{source}: seed: expected an int in [0, {_MAX_SEED}], got {seed}")
+        for key in ("name", "description"):
+            if key in data and data[key] is not None and not isinstance(data[key], str):
+                raise ConfigError(f"{source}: {key}: expected str, got {type(data[key]).__name__} {data[key]!r}")
         model = _section(data, "model", "model")
         data_ref = _section(data, "data", "dataset")
         loss = _section(data, "loss", "loss")
@@ -245,10 +280,14 @@ class Recipe:
         assert model is not None and data_ref is not None and loss is not None and optimizer is not None
         loader_keys = {a.name for a in attrs.fields(LoaderConfig)}
         loader = {k: v for k, v in data_ref.params.items() if k in loader_keys}
-        data_ref = attrs.evolve(data_ref, params={k: v for k, v in data_ref.params.items() if k not in loader_keys})
+        data_ref = attrs.evolve(
+            data_ref,
+            params={k: v for k, v in data_ref.params.items() if k not in loader_keys},
+            also_valid=tuple(a.name for a in attrs.fields(LoaderConfig)),
+        )
         trainer_raw = data.get("trainer") or {}
         if not isinstance(trainer_raw, Mapping):
-            raise ConfigError(f"{source}: trainer: expected a table")
+            raise ConfigError(f"{source}: trainer: expected a table, got {type(trainer_raw).__name__} {trainer_raw!r}")
         trainer_raw = dict(trainer_raw)
         trainer_name = trainer_raw.pop("name", _DEFAULT_TRAINER)
         if not isinstance(trainer_name, str) or not trainer_name:
@@ -256,6 +295,14 @@ class Recipe:
         trainer_raw.setdefault("seed", seed)
         if "mode" in data:
             trainer_raw.setdefault("mode", data["mode"])
+        metrics = _sections(data, "metrics", "metric", source)
+        _check_metric_names(metrics, source)
+        try:
+            trainer = structure(trainer_raw, TrainerConfig, where="trainer")
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        if not 0 <= trainer.seed <= _MAX_SEED:  # it seeds Python, NumPy and torch, which take [0, 2**32 - 1]
+            raise ConfigError(f"{source}: trainer.seed: expected an int in [0, {_MAX_SEED}], got {trainer.seed}")
         return cls(
             name=str(data.get("name") or Path(source).stem),
             description=str(data.get("description", "")),
@@ -265,10 +312,10 @@ class Recipe:
             optimizer=optimizer,
             scheduler=_section(data, "scheduler", "scheduler", required=False),
             batch_transform=_section(data, "batch_transform", "transform", required=False),
-            metrics=_sections(data, "metrics", "metric", source),
+            metrics=metrics,
             callbacks=_sections(data, "callbacks", "callback", source),
             loader=loader,
-            trainer=structure(trainer_raw, TrainerConfig, where="trainer"),
+            trainer=trainer,
             trainer_name=trainer_name.replace("/", "."),
             seed=seed,
             source=source,
@@ -333,9 +380,93 @@ class Recipe:
         """
         self.resolve()
 
+    def check(self) -> None:
+        """Check every section before anything is built: what a run refuses before its directory exists.
+
+        Values the data decides (``num_classes``, ``in_features``) and that the recipe leaves out
+        stand in as valid placeholders here; :meth:`with_data` fills and checks them once the
+        dataset is built.
+
+        Raises:
+            ConfigError: every bad key path found, joined in one message.
+            RegistryError: a component is not registered.
+        """
+        from forge.core._registry import registry
+
+        probe = self.with_num_classes(2)
+        try:
+            spec = registry.get("model", probe.model.name)
+        except RegistryError as exc:
+            raise RegistryError(f"{self.source}: model: {exc}") from None
+        cls = registry.config_class(spec)
+        if (
+            cls is not None
+            and attrs.has(cls)
+            and any(a.name == "in_features" for a in attrs.fields(cls))
+            and "in_features" not in probe.model.params
+            and "in_features" not in spec.defaults
+        ):
+            probe = attrs.evolve(
+                probe, model=attrs.evolve(probe.model, params={**probe.model.params, "in_features": 1})
+            )
+        probe.resolve()
+
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved recipe (every default filled in): ``self.resolve().to_dict()``."""
         return self.resolve().to_dict()
+
+    def with_data(self, splits: Any) -> Recipe:
+        """Fill what the data decides into the model: ``num_classes`` and the input width.
+
+        ``num_classes`` goes as :meth:`with_num_classes` puts it; a model config with an
+        ``in_features`` field that the recipe leaves out gets the width of one training input
+        (the product of its dimensions). A value the recipe does set is checked against the data.
+
+        Args:
+            splits: The built dataset (:class:`~forge.core.data.DatasetSplits`).
+
+        Raises:
+            ConfigError: ``model.in_features`` or ``model.num_classes`` does not fit the data; the
+                message names both shapes, the data source and the key to set.
+        """
+        from forge.core._registry import registry
+
+        info = splits.info
+        recipe = self.with_num_classes(info.num_classes)
+        spec = registry.get("model", recipe.model.name)
+        cls = registry.config_class(spec)
+        fields = {a.name for a in attrs.fields(cls)} if cls is not None and attrs.has(cls) else set()
+        source = f"dataset {self.data.name} ({info.source})"
+        given = recipe.model.params.get("num_classes", spec.defaults.get("num_classes"))
+        if (
+            "num_classes" in fields
+            and info.num_classes is not None
+            and isinstance(given, int)
+            and given < info.num_classes
+        ):
+            raise ConfigError(
+                f"{self.source}: model.num_classes: {given}, but {source} has {info.num_classes} classes "
+                f"(targets 0..{info.num_classes - 1}); set model.num_classes={info.num_classes} or leave it out "
+                "to take it from the data"
+            )
+        if "in_features" not in fields:
+            return recipe
+        shape = _input_shape(splits)
+        if shape is None:
+            return recipe
+        width = math.prod(shape)
+        given = recipe.model.params.get("in_features", spec.defaults.get("in_features"))
+        if "in_features" not in recipe.model.params and "in_features" not in spec.defaults:
+            return attrs.evolve(
+                recipe, model=attrs.evolve(recipe.model, params={**recipe.model.params, "in_features": width})
+            )
+        if isinstance(given, int) and not isinstance(given, bool) and given != width:
+            raise ConfigError(
+                f"{self.source}: model.in_features: {given}, but each input of {source} has shape "
+                f"{list(shape)} ({width} features); set model.in_features={width} "
+                "or leave it out to take it from the data"
+            )
+        return recipe
 
     def with_num_classes(self, num_classes: int | None) -> Recipe:
         """Fill ``num_classes`` into the model and metric params that have such a field but leave it out."""
@@ -347,7 +478,10 @@ class Recipe:
 
             if "num_classes" in ref.params:
                 return ref
-            spec = registry.get(ref.kind, ref.name)
+            try:
+                spec = registry.get(ref.kind, ref.name)
+            except RegistryError as exc:
+                raise RegistryError(f"{self.source}: {ref.where}: {exc}") from None
             cls = registry.config_class(spec)
             has = cls is not None and any(a.name == "num_classes" for a in attrs.fields(cls))
             if not has or "num_classes" in spec.defaults:
@@ -360,6 +494,78 @@ class Recipe:
             batch_transform=fill(self.batch_transform) if self.batch_transform is not None else None,
             metrics=tuple(fill(m) for m in self.metrics),
         )
+
+
+_MAX_SEED = 2**32 - 1
+_SECTION_KINDS = {
+    "model": "model",
+    "data": "dataset",
+    "loss": "loss",
+    "optimizer": "optimizer",
+    "scheduler": "scheduler",
+    "batch_transform": "transform",
+}
+_TOP_TYPES: dict[str, Any] = {"seed": int, "mode": str, "name": str, "description": str}
+
+
+def _check_metric_names(metrics: Sequence[ComponentRef], source: str) -> None:
+    """Refuse two metrics that would be reported under the same key (results are keyed by short name)."""
+    seen: dict[str, ComponentRef] = {}
+    for ref in metrics:
+        short = ref.name.rsplit(".", 1)[-1]
+        if short in seen:
+            first = seen[short]
+            raise ConfigError(
+                f"{source}: {ref.where}: metric {ref.name!r} would be reported as {short!r}, like {first.where} "
+                f"({first.name!r}); results are keyed by the metric's short name, so list each metric once"
+            )
+        seen[short] = ref
+
+
+def _input_shape(splits: Any) -> tuple[int, ...] | None:
+    """The shape of one training input: from the dataset's schema, else from its first sample."""
+    schema = getattr(splits.info, "schema", None)
+    spec = schema.fields.get("input") if schema is not None else None
+    dims = getattr(spec, "shape", None)
+    if dims is not None and len(dims) >= 2 and all(isinstance(d, int) for d in dims[1:]):
+        return tuple(int(d) for d in dims[1:])
+    train = splits.train
+    try:
+        sample = train[0] if train is not None and hasattr(train, "__getitem__") else None
+    except Exception:  # a dataset that cannot be indexed up front: nothing to infer
+        return None
+    inputs = sample[0] if isinstance(sample, (tuple, list)) and sample else None
+    shape = getattr(inputs, "shape", None)
+    return tuple(int(d) for d in shape) if shape is not None else None
+
+
+def recipe_field_type(data: Mapping[str, Any], path: Sequence[str]) -> Any:
+    """The declared type at ``path`` in recipe ``data`` (for reading overrides), or None when unknown."""
+    from forge.core._registry import registry
+
+    head, rest = path[0], list(path[1:])
+    if not rest:
+        return _TOP_TYPES.get(head)
+    if rest == ["name"]:
+        return str
+    if head == "trainer":
+        return _field_type(TrainerConfig, rest)
+    kind = _SECTION_KINDS.get(head)
+    section = data.get(head)
+    if kind is None or not isinstance(section, Mapping):
+        return None
+    if rest[0] == "params":
+        rest = rest[1:]
+    if head == "data" and rest and any(a.name == rest[0] for a in attrs.fields(LoaderConfig)):
+        return _field_type(LoaderConfig, rest)
+    name = section.get("name")
+    if not isinstance(name, str) or not rest:
+        return None
+    try:
+        cls = registry.config_class(registry.get(kind, name.replace("/", ".")))
+    except ForgeError:
+        return None
+    return _field_type(cls, rest) if cls is not None else None
 
 
 @attrs.frozen
@@ -435,5 +641,5 @@ def load_recipe(path_or_name: str | os.PathLike[str], overrides: Iterable[str] =
         ConfigError: the file, an override or the structure is invalid (key path named).
     """
     path = resolve_recipe_path(path_or_name)
-    data = apply_overrides(load_file(path), list(overrides))
+    data = apply_overrides(load_file(path), list(overrides), field_type=recipe_field_type)
     return Recipe.from_dict(data, source=str(path))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
@@ -127,13 +128,30 @@ class Registry:
     def _register_plugin(self, plugin: _plugins.LoadedPlugin, settings: _plugins.PluginSettings) -> None:
         name = plugin.info.name
         pending: list[ComponentSpec] = []
+        sites: dict[tuple[str, str], list[str]] = {}
 
         def register_for(kind: hookspecs.Kind) -> hookspecs.Register:
             def register(short: str, /, **fields: Any) -> None:
                 # the keywords are those of hookspecs.Register, which plugins are type-checked against
-                if not short or "." in short or "/" in short:
-                    raise RegistryError(f"{kind.name} name {short!r}: must be non-empty without '.' or '/'")
-                spec = ComponentSpec(kind=kind.name, name=f"{name}.{short}", provider=name, **fields)
+                site = _call_site()
+                if not isinstance(short, str) or not short or "." in short or "/" in short:
+                    raise RegistryError(f"{site}: {kind.name} name {short!r}: must be non-empty without '.' or '/'")
+                builder = fields.get("builder")
+                if not isinstance(builder, str) or not _is_ref(builder):
+                    raise RegistryError(
+                        f"{site}: {kind.name} {short!r}: builder must be a 'module:attr' string, got {builder!r}"
+                    )
+                for key in ("config", "example"):
+                    ref = fields.get(key)
+                    if ref is not None and (not isinstance(ref, str) or not _is_ref(ref)):
+                        raise RegistryError(
+                            f"{site}: {kind.name} {short!r}: {key} must be a 'module:attr' string, got {ref!r}"
+                        )
+                try:
+                    spec = ComponentSpec(kind=kind.name, name=f"{name}.{short}", provider=name, **fields)
+                except TypeError as exc:
+                    raise RegistryError(f"{site}: {kind.name} {short!r}: {exc}") from None
+                sites.setdefault((spec.kind, spec.name), []).append(site)
                 if settings.trace:
                     # register() returns nothing, so the hook's result proper is what it registered
                     _trace_log().info(
@@ -152,7 +170,13 @@ class Registry:
         if not _plugins.register_components(self._pm, plugin, settings, register_for):
             return
         keys = [(s.kind, s.name) for s in pending]
-        dupes = sorted({f"{k}:{n}" for k, n in keys if keys.count((k, n)) > 1 or (k, n) in self._specs})
+        dupes = sorted(
+            {
+                f"{k}:{n} (registered at {' and '.join(sites[(k, n)])})"
+                for k, n in keys
+                if keys.count((k, n)) > 1 or (k, n) in self._specs
+            }
+        )
         if dupes:
             reason = f"registers duplicate names: {', '.join(dupes)}"
             _plugins.record_failure(plugin.info, settings, reason, pm=self._pm)
@@ -332,6 +356,17 @@ class Registry:
         if not path.is_file():
             raise RegistryError(f"recipe {spec.name}: {spec.builder} does not exist")
         return path
+
+
+def _is_ref(ref: str) -> bool:
+    module, sep, attr = ref.partition(":")
+    return bool(sep and module.strip() and attr.strip())
+
+
+def _call_site() -> str:
+    """``file:line`` of the plugin code that called ``register`` (two frames up: register, then its caller)."""
+    frame = sys._getframe(2)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 def _trace_log() -> Any:

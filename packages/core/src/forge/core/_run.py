@@ -4,6 +4,7 @@ Layout::
 
     runs/<run-id>/
         config.toml          the resolved recipe (every default filled in); config.json beside it
+        config_history.jsonl earlier versions of the config, when a resume changed it (with the changes)
         environment.json     Python, torch, CUDA, forge packages, hardware, git commit
         lineage.json         dataset info + fingerprint, config hash, code versions
         log.jsonl            one JSON object per logged step / validation
@@ -44,6 +45,7 @@ _LAYOUT = frozenset(
     {
         "config.toml",
         "config.json",
+        "config_history.jsonl",
         "environment.json",
         "lineage.json",
         "log.jsonl",
@@ -74,12 +76,17 @@ class RunDir:
 
     Args:
         path: The directory (created with its ``checkpoints/`` folder).
+        writer: Whether this process writes the directory. In a multi-process run only rank 0
+            does; the other ranks open it with ``writer=False`` (see :meth:`follower`): they read
+            it (config, checkpoints) and every write method does nothing.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, writer: bool = True) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.checkpoints_dir.mkdir(exist_ok=True)
+        self.writer = writer
+        if writer:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.checkpoints_dir.mkdir(exist_ok=True)
         self._log: IO[str] | None = None
         # Set by new(): the directories it made (the run directory first, then missing parents).
         self._made: list[Path] | None = None
@@ -135,6 +142,11 @@ class RunDir:
         run._made = made
         return run
 
+    @classmethod
+    def follower(cls, path: str | os.PathLike[str]) -> RunDir:
+        """The run directory rank 0 writes, as seen by another rank of the run: read-only."""
+        return cls(path, writer=False)
+
     def discard(self) -> None:
         """Remove what this run wrote, for a run that failed before its first step.
 
@@ -143,7 +155,7 @@ class RunDir:
         A directory not opened by :meth:`new` is left alone.
         """
         self.close()
-        if self._made is None:
+        if self._made is None or not self.writer:
             return
         if not self._made:
             _empty(self.path)
@@ -169,27 +181,96 @@ class RunDir:
         """Write the resolved recipe as ``config.toml`` and ``config.json`` (JSON keeps nulls)."""
         from forge.core.config import dump
 
+        if not self.writer:
+            return
         _write_json(self.path / "config.json", dict(config))
         dump(dict(config), self.path / "config.toml")
+
+    def update_config(self, config: Mapping[str, Any], *, reason: str, step: int | None = None) -> dict[str, list[Any]]:
+        """Make the recorded config ``config`` (what runs now), keeping the one it replaces.
+
+        When ``config`` differs from ``config.json``, the old version is appended to
+        ``config_history.jsonl`` as ``{"time", "reason", "step", "changes", "config"}`` (``changes``
+        maps each differing dotted key to ``[old, new]``; ``config`` is the replaced version) and
+        ``config.json``/``config.toml`` are rewritten.
+
+        Args:
+            config: The resolved recipe about to run.
+            reason: Why it changed (``"resume"``).
+            step: The optimizer step from which the new config applies.
+
+        Returns:
+            The changes, ``{}`` when the config is unchanged (nothing is written then).
+
+        Raises:
+            CheckpointError: the run directory has no config.
+        """
+        old = self.read_config()
+        new = json.loads(json.dumps(dict(config), default=str))
+        changes = _diff(old, new)
+        if not changes or not self.writer:
+            return changes
+        entry = {
+            "time": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+            "reason": reason,
+            "step": step,
+            "changes": changes,
+            "config": old,
+        }
+        with open(self.path / "config_history.jsonl", "a", encoding="utf-8") as history:
+            history.write(json.dumps(entry, default=str) + "\n")
+        self.write_config(config)
+        return changes
+
+    def config_history(self) -> list[dict[str, Any]]:
+        """The earlier configs :meth:`update_config` kept, oldest first."""
+        path = self.path / "config_history.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def read_config(self) -> dict[str, Any]:
         """The resolved recipe saved by :meth:`write_config`.
 
         Raises:
-            CheckpointError: the run directory has no config.
+            CheckpointError: the run directory has no config, or ``config.json`` is damaged
+                (truncated, edited, not UTF-8); the message names it, says how to restore it from
+                ``config.toml`` when that parses, and how the checkpoints can still be evaluated.
         """
         path = self.path / "config.json"
         if not path.exists():
             raise CheckpointError(f"{self.path}: not a run directory (no config.json)")
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return data
+        try:
+            return _read_table(path, "json")
+        except CheckpointError as damaged:
+            # config.toml holds the same recipe, but a TOML file cut at a line end still parses: it
+            # cannot be trusted silently, so the user is told how to restore config.json from it.
+            toml = self.path / "config.toml"
+            try:
+                spare = _read_table(toml, "toml") if toml.is_file() else None
+            except CheckpointError:
+                spare = None
+            evaluate = (
+                "Its checkpoints are not affected: to evaluate them, put the recipe it was trained from in place "
+                f"of the config (`forge config show RECIPE -o {path}`), then `forge eval {self.path}`"
+            )
+            if spare is not None:
+                raise CheckpointError(
+                    f"{damaged}; the run cannot be resumed until config.json is restored. config.toml beside it "
+                    f"parses: if it is complete, `forge config show {toml} -o {path}` restores it. {evaluate}"
+                ) from None
+            raise CheckpointError(
+                f"{damaged}; config.toml beside it is missing or damaged too, so the run's recipe is lost and "
+                f"the run cannot be resumed. {evaluate}"
+            ) from None
 
     def write_environment(self) -> dict[str, Any]:
         """Capture and write ``environment.json``; returns what was written."""
         from forge.core._reproducibility import capture_environment
 
         env = capture_environment()
-        _write_json(self.path / "environment.json", env)
+        if self.writer:
+            _write_json(self.path / "environment.json", env)
         return env
 
     def write_lineage(
@@ -206,6 +287,8 @@ class RunDir:
             config: The resolved recipe (hashed).
             environment: The captured environment (code versions are taken from it).
         """
+        if not self.writer:
+            return
         env = environment or {}
         _write_json(
             self.path / "lineage.json",
@@ -223,25 +306,78 @@ class RunDir:
 
     def log_step(self, record: Mapping[str, Any]) -> None:
         """Append one JSON object to ``log.jsonl`` (line-buffered, so a crash loses at most a line)."""
+        if not self.writer:
+            return
         if self._log is None:
             self._log = open(self.log_path, "a", encoding="utf-8", buffering=1)  # kept open for the run
         self._log.write(json.dumps(record, default=float) + "\n")
 
     def read_log(self) -> list[dict[str, Any]]:
-        """Every record of ``log.jsonl``."""
+        """Every record of ``log.jsonl``.
+
+        A last line cut short (a run killed while writing it) is left out; a damaged line before
+        it is refused.
+
+        Raises:
+            CheckpointError: a line that is not a JSON object (file and line named).
+        """
         if not self.log_path.exists():
             return []
-        return [json.loads(line) for line in self.log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="strict").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{self.log_path} cannot be read ({exc}); move it aside to use the run") from None
+        records: list[dict[str, Any]] = []
+        numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+        for n, line in numbered:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                if n == numbered[-1][0]:
+                    break  # the write of the last line was cut short
+                raise CheckpointError(
+                    f"{self.log_path}:{n}: damaged log line ({exc.msg}); move the file aside to use the run"
+                ) from None
+            if not isinstance(record, dict):
+                kind = type(record).__name__
+                raise CheckpointError(f"{self.log_path}:{n}: expected a JSON object per line, got {kind}")
+            records.append(record)
+        return records
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Write the run's final ``metrics.json``."""
-        _write_json(self.path / "metrics.json", dict(metrics))
+        if self.writer:
+            _write_json(self.path / "metrics.json", dict(metrics))
 
     def close(self) -> None:
         """Close the step log."""
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _diff(old: Any, new: Any, prefix: str = "") -> dict[str, list[Any]]:
+    """Dotted key -> ``[old, new]`` for every leaf that differs between two JSON-like configs."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out: dict[str, list[Any]] = {}
+        for key in sorted(set(old) | set(new), key=str):
+            out.update(_diff(old.get(key), new.get(key), f"{prefix}{key}."))
+        return out
+    return {} if old == new else {prefix.rstrip("."): [old, new]}
+
+
+def _read_table(path: Path, fmt: str) -> dict[str, Any]:
+    """Read a run-directory config file; a damaged one raises CheckpointError naming it and where."""
+    from forge.core.config import loads
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc})") from None
+    try:
+        return loads(text, fmt, source=str(path))
+    except ConfigError as exc:
+        raise CheckpointError(f"{exc} (the file is damaged: truncated or edited?)") from None
 
 
 def _fresh_path(root: str | os.PathLike[str], name: str) -> Path:
@@ -302,9 +438,11 @@ def find_checkpoint(source: str | os.PathLike[str], which: Which = "last") -> Ch
     mode: Literal["min", "max"] = "min"
     index = root / "index.json"
     if index.exists():
-        data = json.loads(index.read_text(encoding="utf-8"))
-        monitor = str(data.get("monitor", monitor))
-        mode = "max" if data.get("mode") == "max" else "min"
+        from forge.core._checkpoint import read_index
+
+        data = read_index(index)
+        monitor = str(data["monitor"])
+        mode = "max" if data["mode"] == "max" else "min"
     manager = CheckpointManager(root, keep_last=None, monitor=monitor, mode=mode)
     chosen = manager.best() if which == "best" else None
     if chosen is not None:

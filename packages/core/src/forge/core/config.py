@@ -1,23 +1,29 @@
 """Typed configuration: attrs classes, one cattrs converter, files and dotted overrides.
 
-Every component's configuration is a frozen attrs class whose fields carry a help text::
+Every component's configuration is a frozen attrs class whose fields carry a help text and
+declare their constraint (checked whenever the config is built, see :func:`field`)::
 
     @attrs.frozen
     class MLPConfig:
-        hidden: int = field(128, help="Width of each hidden layer.")
+        hidden: int = field(128, help="Width of each hidden layer.", gt=0)
 
 :data:`converter` turns plain data (parsed from TOML, YAML or JSON, plus ``a.b=1`` overrides from
 the command line) into such classes and back. It is strict: unknown keys, wrong types and missing
 required fields raise :class:`~forge.core.errors.ConfigError` naming the full key path and the
 expected type. ``unstructure(structure(d, C)) == d`` for any valid ``d`` holding every field, so a
-resolved configuration written out and read back gives the same object.
+resolved configuration written out and read back gives the same object. Float fields never take
+NaN or infinity. Override values are read by the declared type of the field they set
+(:func:`read_value`); files are size-capped, YAML is read with the YAML 1.2 core schema and capped
+aliases, and a key repeated in one table is refused in every format.
 
 This module never imports torch, so listing components stays fast.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import re
 import sys
 import types
@@ -30,7 +36,12 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 import cattrs.gen
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
 
 from forge.core._atomic import write_text
 from forge.core.errors import ConfigError
@@ -47,11 +58,15 @@ __all__ = [
     "dump",
     "dumps",
     "field",
+    "did_you_mean",
+    "Constraint",
+    "ConstraintViolation",
     "load",
     "load_file",
     "loads",
     "apply_overrides",
     "parse_override",
+    "read_value",
     "structure",
     "unstructure",
 ]
@@ -67,22 +82,146 @@ def field(
     factory: Callable[[], Any] | None = None,
     validator: Any = None,
     converter: Any = None,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    one_of: Iterable[Any] | None = None,
+    non_empty: bool = False,
 ) -> Any:
-    """Declare a config field with a help text (what ``forge info`` shows).
+    """Declare a config field with a help text (what ``forge info`` shows) and its constraints.
+
+    The constraints are declared, not coded: they are checked whenever the config is built
+    (:func:`structure`, so before anything runs), and a value breaking one is refused with the
+    field's key path, the value and what was expected (``optimizer.lr: expected a number > 0, got
+    -1.0``). ``None`` passes every constraint (it means "not set" for optional fields). For a
+    list or tuple field the bounds and ``one_of`` apply to each item (``input_shape`` with
+    ``gt=0`` needs every dimension above 0). Float fields never accept NaN or infinity; that needs
+    no declaration.
 
     Args:
         default: The default value; leave it out for a required field.
         help: One sentence saying what the field does.
         factory: Builds a fresh mutable default (instead of ``default``).
-        validator: An attrs validator (or list of them).
+        validator: An attrs validator (or list of them), for rules the keywords below cannot say.
         converter: An attrs converter.
+        gt, ge, lt, le: Bounds: greater than, at least, less than, at most.
+        one_of: The allowed values.
+        non_empty: A string, list or table must not be empty.
 
     Returns:
         An attrs field definition.
+
+    Example::
+
+        lr: float = field(1e-3, help="Peak learning rate.", gt=0)
+        reduction: str = field("mean", help="How losses combine.", one_of=("mean", "sum"))
     """
+    constraint = Constraint(
+        gt=gt, ge=ge, lt=lt, le=le, one_of=tuple(one_of) if one_of is not None else None, non_empty=non_empty
+    )
+    metadata: dict[str, Any] = {"help": help}
+    validators: list[Any] = []
+    if constraint.active:
+        metadata["constraint"] = constraint
+        validators.append(constraint)
+    if validator is not None:
+        validators.extend(validator if isinstance(validator, (list, tuple)) else [validator])
+    combined = validators[0] if len(validators) == 1 else (validators or None)
     if factory is not None:
-        return attrs.field(factory=factory, validator=validator, converter=converter, metadata={"help": help})
-    return attrs.field(default=default, validator=validator, converter=converter, metadata={"help": help})
+        return attrs.field(factory=factory, validator=combined, converter=converter, metadata=metadata)
+    return attrs.field(default=default, validator=combined, converter=converter, metadata=metadata)
+
+
+class ConstraintViolation(ConfigError):
+    """A value broke the constraint declared on its field (:func:`field`).
+
+    Attributes:
+        name: The field.
+        text: What was expected and what was given (``"expected a number > 0, got -1"``).
+    """
+
+    def __init__(self, name: str, text: str) -> None:
+        super().__init__(f"{name}: {text}")
+        self.name = name
+        self.text = text
+
+
+@attrs.frozen
+class Constraint:
+    """A field's declared constraint; an attrs validator raising :class:`ConstraintViolation`.
+
+    Attributes:
+        gt, ge, lt, le: Bounds (None: no bound).
+        one_of: The allowed values (None: any).
+        non_empty: Strings, lists and tables must not be empty.
+    """
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    one_of: tuple[Any, ...] | None = None
+    non_empty: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Whether anything is constrained."""
+        return self != Constraint()
+
+    def describe(self) -> str:
+        """What a valid value is, in words: ``"a number > 0 and <= 1"``."""
+        parts = [f"{op} {_number(bound)}" for op, bound in self._bounds()]
+        text = ""
+        if parts:
+            text = "a number " + " and ".join(parts)
+        if self.one_of is not None:
+            text = "one of " + ", ".join(repr(o) for o in self.one_of)
+        if self.non_empty:
+            text = f"non-empty{' (' + text + ')' if text else ''}"
+        return text
+
+    def _bounds(self) -> list[tuple[str, float]]:
+        pairs = (("> ", self.gt), (">= ", self.ge), ("< ", self.lt), ("<= ", self.le))
+        return [(op.strip(), bound) for op, bound in pairs if bound is not None]
+
+    def _item_ok(self, item: Any) -> bool:
+        if self.one_of is not None and item not in self.one_of:
+            return False
+        bounds = self._bounds()
+        if not bounds:
+            return True
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            return False
+        number = float(item)
+        checks: dict[str, Callable[[float], bool]] = {
+            ">": lambda b: number > b,
+            ">=": lambda b: number >= b,
+            "<": lambda b: number < b,
+            "<=": lambda b: number <= b,
+        }
+        return all(checks[op](bound) for op, bound in bounds)
+
+    def __call__(self, _inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        shown = list(value) if isinstance(value, tuple) else value  # as the config file wrote it
+        if self.non_empty and isinstance(value, (str, list, tuple, dict, set, frozenset)) and not value:
+            raise ConstraintViolation(attribute.name, f"expected {self.describe()}, got {shown!r}")
+        if isinstance(value, (list, tuple, set, frozenset)):
+            for i, item in enumerate(value):
+                if item is not None and not self._item_ok(item):
+                    what = self.describe().removeprefix("non-empty (").removesuffix(")")
+                    raise ConstraintViolation(
+                        attribute.name, f"expected each item to be {what}, got {item!r} at index {i} of {shown!r}"
+                    )
+            return
+        if isinstance(value, (str, int, float)) and not self._item_ok(value):
+            raise ConstraintViolation(attribute.name, f"expected {self.describe()}, got {value!r}")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _strict(expected: type, accept: tuple[type, ...], reject: tuple[type, ...] = ()) -> Callable[[Any, type], Any]:
@@ -92,6 +231,40 @@ def _strict(expected: type, accept: tuple[type, ...], reject: tuple[type, ...] =
         return expected(value)
 
     return hook
+
+
+def _structure_float(value: Any, _: type) -> float:
+    # A config float is a quantity a run uses: NaN and infinity only ever surface later, as a
+    # non-finite loss after training started, so they are refused here.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected float, got {type(value).__name__} {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"expected a finite number, got {value!r} (too large for a float)") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def _is_literal(tp: Any) -> bool:
+    return typing.get_origin(tp) is typing.Literal
+
+
+def _structure_literal(value: Any, tp: Any) -> Any:
+    options = typing.get_args(tp)
+    for option in options:
+        if value == option and type(value) is type(option):
+            return option
+    shown = ", ".join(repr(o) for o in options)
+    hint = did_you_mean(str(value), [str(o) for o in options]) if isinstance(value, str) else ""
+    raise ValueError(f"expected one of {shown}, got {value!r}{hint}")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'lr'?)"`` for the choice closest to ``word``, or ``""`` when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _is_tuple_type(tp: Any) -> bool:
@@ -114,7 +287,7 @@ def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     # cattrs would happily call int("5") or int(5.7); a config must say what it means.
     conv.register_structure_hook(int, _strict(int, (int,), (bool,)))
-    conv.register_structure_hook(float, _strict(float, (int, float), (bool,)))
+    conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(bool, _strict(bool, (bool,)))
     conv.register_structure_hook(str, _strict(str, (str,)))
 
@@ -124,6 +297,7 @@ def _make_converter() -> cattrs.Converter:
         return Path(value)
 
     conv.register_structure_hook(Path, structure_path)
+    conv.register_structure_hook_func(_is_literal, _structure_literal)
     conv.register_unstructure_hook(Path, str)
     # Tuples are written as lists in every file format; read them back as tuples.
     conv.register_unstructure_hook_func(_is_tuple, lambda v: list(v))
@@ -137,7 +311,17 @@ def _make_converter() -> cattrs.Converter:
         def hook(value: Any, t: Any) -> Any:
             if not isinstance(value, Mapping):
                 raise TypeError(f"expected a table of {cl.__name__} fields, got {type(value).__name__} {value!r}")
-            return inner(value, t)
+            try:
+                return inner(value, t)
+            except ClassValidationError as exc:
+                # Sub-exceptions without an attribute note come from cl's own __init__ (a field
+                # validator or a cross-field check): find the field, for the key path.
+                if any(_from_attribute(sub) for sub in exc.exceptions):
+                    raise
+                located = _locate_invalid_field(cl, inner, value, t, exc.exceptions[0])
+                if located is exc.exceptions[0]:
+                    raise
+                raise located from None
 
         return hook
 
@@ -150,9 +334,14 @@ def _make_converter() -> cattrs.Converter:
         inner = plain.get_structure_hook(tp)
         name = _type_name(tp)
 
+        args = typing.get_args(tp)
+        fixed = len(args) if _is_tuple(tp) and args and args[-1] is not Ellipsis else None
+
         def hook(value: Any, t: Any) -> Any:
             if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
                 raise TypeError(f"expected a list ({name}), got {type(value).__name__} {value!r}")
+            if fixed is not None and isinstance(value, (list, tuple)) and len(value) != fixed:
+                raise ValueError(f"expected a list of {fixed} items ({name}), got {len(value)}: {value!r}")
             return inner(value, t)
 
         return hook
@@ -166,6 +355,82 @@ converter: cattrs.Converter = _make_converter()
 
 
 _UNKNOWN = "\x00unknown\x00"  # marks an unknown-keys message so its path can name each key
+_FIELD = "\x00field\x00"  # marks a field-validator message so its path can name the field
+
+
+class _FieldError(ValueError):
+    """A validator of one field failed while its class was built; cattrs puts the class's path on it."""
+
+    def __init__(self, name: str, text: str) -> None:
+        super().__init__(f"{name}: {text}")
+        self.name = name
+        self.text = text
+
+
+def _validator_text(name: str, exc: BaseException) -> str:
+    """What a failed validator says, as "expected ..., got ..." where it can be phrased so."""
+    if isinstance(exc, ConstraintViolation):
+        return exc.text
+    args = exc.args
+    # attrs' own validators: in_ passes (msg, attribute, options, value); gt/ge/lt/le say "'x' must be > 0: -1".
+    if len(args) == 4 and isinstance(args[1], attrs.Attribute):
+        options, value = args[2], args[3]
+        shown = (
+            ", ".join(repr(o) for o in options) if isinstance(options, (list, tuple, set, frozenset)) else repr(options)
+        )
+        hint = (
+            did_you_mean(value, [str(o) for o in options])
+            if isinstance(value, str) and isinstance(options, (list, tuple))
+            else ""
+        )
+        return f"expected one of {shown}, got {value!r}{hint}"
+    text = str(exc).removeprefix(f"{name}: ")
+    match = re.fullmatch(rf"'?{re.escape(name)}'? must be (.+?): (.+)", text, flags=re.S)
+    if match:
+        return f"expected a value {match.group(1)}, got {match.group(2)}"
+    match = re.fullmatch(rf"'?{re.escape(name)}'? (must .+)", text, flags=re.S)
+    if match:
+        return match.group(1)
+    return text
+
+
+def _from_attribute(exc: BaseException) -> bool:
+    return any(isinstance(note, AttributeValidationNote) for note in getattr(exc, "__notes__", ()))
+
+
+def _locate_invalid_field(
+    cl: Any, inner: Callable[[Any, Any], Any], value: Any, t: Any, exc: BaseException
+) -> BaseException:
+    """Turn an exception raised while building ``cl`` into a :class:`_FieldError` naming the field.
+
+    The class is built again with validators off, then each field's validator is run alone on its
+    value; a failure that belongs to no single field (a cross-field check) is returned unchanged.
+    """
+    if isinstance(exc, ConstraintViolation):  # a declared constraint knows its field
+        return _FieldError(exc.name, exc.text)
+    was = attrs.validators.get_disabled()
+    attrs.validators.set_disabled(True)
+    try:
+        obj = inner(value, t)
+    except Exception:  # a cross-field check fails too: name the field the validator's message names
+        names = {a.name for a in attrs.fields(cl)}
+        args = exc.args
+        if len(args) == 4 and isinstance(args[1], attrs.Attribute) and args[1].name in names:
+            return _FieldError(args[1].name, _validator_text(args[1].name, exc))
+        match = re.match(r"^'?(\w+)'? must", str(exc))
+        if match and match.group(1) in names:
+            return _FieldError(match.group(1), _validator_text(match.group(1), exc))
+        return exc
+    finally:
+        attrs.validators.set_disabled(was)
+    for a in attrs.fields(cl):
+        if a.validator is None:
+            continue
+        try:
+            a.validator(obj, a, getattr(obj, a.name))
+        except (TypeError, ValueError) as field_exc:
+            return _FieldError(a.name, _validator_text(a.name, field_exc))
+    return exc
 
 
 def _format_cattrs_error(exc: BaseException, where: str) -> str:
@@ -176,11 +441,19 @@ def _format_cattrs_error(exc: BaseException, where: str) -> str:
         key = path[2:] if path.startswith("$.") else ("" if path == "$" else path[1:])
         key = key.replace("[", ".").replace("]", "").replace("'", "")
         full = f"{where}.{key}" if where and key else (key or root)
+        if text.startswith(_FIELD):
+            name, _, text = text[len(_FIELD) :].partition(_FIELD)
+            full = f"{full}.{name}" if full != "<config>" else name
+            lines.append(f"{full}: {text}")
+            continue
         if text.startswith(_UNKNOWN):
             # cattrs reports unknown keys at their table; the user needs the path of each key.
             names, _, allowed = text[len(_UNKNOWN) :].partition(_UNKNOWN)
             prefix = "" if full == "<config>" else f"{full}."
-            lines.extend(f"{prefix}{name}: unknown key{allowed}" for name in names.split(","))
+            for entry in names.split(","):
+                name, _, hint = entry.partition(" (did you mean")
+                hint = f" (did you mean{hint}" if hint else ""
+                lines.append(f"{prefix}{name}: unknown key{hint}{allowed}")
             continue
         lines.append(f"{full}: {text}")
     return "; ".join(lines)
@@ -191,15 +464,21 @@ def _describe_exception(exc: BaseException, type_: Any) -> str:
     if isinstance(exc, KeyError):
         return f"required field missing (expected {tname})"
     if isinstance(exc, ForbiddenExtraKeysError):
-        allowed = ""
         cl = exc.cl
-        if attrs.has(cl):
-            allowed = f" (known keys: {', '.join(a.name for a in attrs.fields(cl))})"
-        return f"{_UNKNOWN}{','.join(sorted(exc.extra_fields))}{_UNKNOWN}{allowed}"
+        known = [a.name for a in attrs.fields(cl)] if attrs.has(cl) else []
+        extra = sorted(exc.extra_fields)
+        # One marker per key keeps each key's own did-you-mean hint.
+        hints = [did_you_mean(k, known) for k in extra]
+        allowed = f" (known keys: {', '.join(known)})" if known else ""
+        return f"{_UNKNOWN}{','.join(k + h for k, h in zip(extra, hints, strict=True))}{_UNKNOWN}{allowed}"
+    if isinstance(exc, _FieldError):
+        return f"{_FIELD}{exc.name}{_FIELD}{exc.text}"
     msg = str(exc)
     if isinstance(exc, (TypeError, ValueError)) and msg.startswith("expected"):
         return msg
-    return f"invalid value for {tname}: {msg}"
+    if type_ is None:
+        return msg
+    return f"invalid {tname}: {msg}"
 
 
 def _type_name(tp: Any) -> str:
@@ -232,7 +511,10 @@ def structure(data: Any, cls: type[T], *, where: str = "") -> T:
         return converter.structure(data, cls)
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
         raise ConfigError(_format_cattrs_error(exc, where)) from None
-    except (TypeError, ValueError, KeyError) as exc:
+    except _FieldError as exc:
+        raise ConfigError(f"{where}.{exc.name}: {exc.text}" if where else f"{exc.name}: {exc.text}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # AttributeError/TypeError: a __attrs_post_init__ cross-field check meeting odd values.
         raise ConfigError(f"{where or '<config>'}: {exc}") from None
 
 
@@ -250,6 +532,8 @@ class FieldInfo:
     default: Any
     required: bool
     help: str
+    constraint: str = ""
+    """The declared constraint in words (``"a number > 0"``), empty when none is declared."""
 
 
 def describe(cls: type, defaults: Mapping[str, Any] | None = None) -> list[FieldInfo]:
@@ -269,50 +553,276 @@ def describe(cls: type, defaults: Mapping[str, Any] | None = None) -> list[Field
             default = unstructure(a.default.factory())
         else:
             default = None if required else unstructure(a.default)
-        out.append(FieldInfo(a.name, _type_name(a.type), default, required, str(a.metadata.get("help", ""))))
+        constraint = a.metadata.get("constraint")
+        text = constraint.describe() if isinstance(constraint, Constraint) else ""
+        out.append(FieldInfo(a.name, _type_name(a.type), default, required, str(a.metadata.get("help", "")), text))
     return out
+
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A config or recipe file larger than this (1 MiB) is refused before it is parsed."""
+
+MAX_YAML_ALIASES = 100
+"""Alias (``*name``) uses a YAML config may hold; recipes need few, a "billion laughs" file needs many."""
+
+MAX_YAML_NODES = 100_000
+"""Values a YAML config may expand to once its aliases are followed."""
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
     """Read a TOML, YAML or JSON file into a dict.
 
     Raises:
-        ConfigError: the file is missing, has an unknown suffix, or does not parse (with the position).
+        ConfigError: the file is missing, larger than :data:`MAX_CONFIG_BYTES`, has an unknown
+            suffix, does not parse (with its line and column), or repeats a key.
     """
     p = Path(path)
     fmt = _FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise ConfigError(f"{p}: unknown config format {p.suffix!r}; use .toml, .yaml, .yml or .json")
     try:
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{p}: {size} bytes, larger than a config file may be ({MAX_CONFIG_BYTES} bytes)")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a config file") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config file ({exc.strerror or exc})") from None
     return loads(text, fmt, source=str(p))
 
 
 def loads(text: str, fmt: str, *, source: str = "<string>") -> dict[str, Any]:
-    """Parse config text in format ``fmt`` ("toml", "yaml" or "json")."""
-    try:
-        if fmt == "toml":
-            data: Any = tomllib.loads(text)
-        elif fmt == "json":
-            data = json.loads(text)
-        elif fmt == "yaml":
-            import yaml
+    """Parse config text in format ``fmt`` ("toml", "yaml" or "json").
 
-            data = yaml.safe_load(text)
-            data = {} if data is None else data
-        else:
-            raise ConfigError(f"{source}: unknown config format {fmt!r}")
-    except ConfigError:
-        raise
-    except Exception as exc:  # each parser has its own error type; all mean "does not parse"
-        raise ConfigError(f"{source}: invalid {fmt.upper()}: {exc}") from None
+    YAML is read with the YAML 1.2 core schema (``yes``/``no``/``on`` stay strings, ``010`` is ten,
+    ``1e-3`` is a float), with :data:`MAX_YAML_ALIASES` and :data:`MAX_YAML_NODES` capping aliases.
+
+    Raises:
+        ConfigError: the text does not parse (``source:line:column: ...``), repeats a key in one
+            table (naming the key), or is not a table at the top level.
+    """
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: {len(text)} characters, larger than a config may be ({MAX_CONFIG_BYTES})")
+    if fmt == "toml":
+        data: Any = _loads_toml(text, source)
+    elif fmt == "json":
+        data = _loads_json(text, source)
+    elif fmt == "yaml":
+        data = _loads_yaml(text, source)
+    else:
+        raise ConfigError(f"{source}: unknown config format {fmt!r}")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a table/mapping, got {type(data).__name__}")
     return data
+
+
+def _loads_json(text: str, source: str) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise _DuplicateKey(key)
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except _DuplicateKey as exc:
+        # json does not say where the hook was called: find the repeated key's second occurrence.
+        line, column = _second_occurrence(text, json.dumps(exc.key))
+        raise ConfigError(
+            f"{source}:{line}:{column}: duplicate key {exc.key!r} (each key may appear once per table)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{source}: invalid JSON: {exc}") from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _second_occurrence(text: str, needle: str) -> tuple[int, int]:
+    first = text.find(needle)
+    at = text.find(needle, first + 1) if first >= 0 else -1
+    at = at if at >= 0 else max(first, 0)
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+_TOML_POSITION = re.compile(r"^(?P<msg>.*?) \(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
+_TOML_DUPLICATE = ("Cannot overwrite a value", "Cannot declare", "Cannot mutate")
+
+
+def _loads_toml(text: str, source: str) -> Any:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POSITION.match(message)
+        if match is None:
+            where = f"{source}:{text.count(chr(10)) + 1}:1" if "end of document" in message else source
+            raise ConfigError(f"{where}: invalid TOML: {message}") from None
+        line, col, msg = int(match["line"]), int(match["col"]), match["msg"]
+        lines = text.splitlines()
+        shown = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        if msg.startswith(_TOML_DUPLICATE):
+            key = re.match(r"^\s*\[*\s*([^=\]]+?)\s*(\]|=)", shown)
+            name = key.group(1) if key else shown
+            raise ConfigError(
+                f"{source}:{line}:{col}: duplicate key {name!r} (each key or table may be defined once): {shown}"
+            ) from None
+        raise ConfigError(f"{source}:{line}:{col}: invalid TOML: {msg}" + (f": {shown}" if shown else "")) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: invalid TOML: nested too deeply") from None
+
+
+def _loads_yaml(text: str, source: str) -> Any:
+    import yaml
+
+    try:
+        loader = _yaml_loader_class()(text)
+        loader.name = source  # messages (duplicate keys) name the file, not "<unicode string>"
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return {}
+            _check_yaml_size(node, source)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except ConfigError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+        raise ConfigError(f"{source}: invalid YAML: {exc}") from None
+
+
+def _check_yaml_size(root: Any, source: str) -> None:
+    """Refuse a YAML document whose aliases would expand it beyond :data:`MAX_YAML_NODES` values."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    seen_aliases = 0
+
+    def size(node: Any, depth: int) -> int:
+        nonlocal seen_aliases
+        if id(node) in sizes:
+            seen_aliases += 1
+            if seen_aliases > MAX_YAML_ALIASES:
+                raise ConfigError(
+                    f"{source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}: more than "
+                    f"{MAX_YAML_ALIASES} YAML alias uses; refusing the file (a YAML bomb?)"
+                )
+            return sizes[id(node)]
+        if depth > 100:
+            raise ConfigError(f"{source}:{node.start_mark.line + 1}: YAML nested more than 100 levels deep")
+        sizes[id(node)] = 1  # a node that refers to itself counts once
+        if isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(v, depth + 1) for v in node.value)
+        else:
+            total = 1
+        if total > MAX_YAML_NODES:
+            raise ConfigError(
+                f"{source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}: expands to more than "
+                f"{MAX_YAML_NODES} values once its aliases are followed; refusing the file (a YAML bomb?)"
+            )
+        sizes[id(node)] = total
+        return total
+
+    size(root, 0)
+
+
+_YAML_LOADER: Any = None
+
+
+def _yaml_loader_class() -> Any:
+    """A safe YAML loader with the YAML 1.2 core schema that refuses duplicate keys."""
+    global _YAML_LOADER
+    if _YAML_LOADER is not None:
+        return _YAML_LOADER
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {}
+    for tag, pattern, first in _YAML12_RESOLVERS:
+        Loader.add_implicit_resolver(tag, re.compile(pattern, re.X), list(first))
+
+    def construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+        return _yaml12_int(str(node.value))
+
+    def construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+        return _yaml12_float(str(node.value))
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        loader.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark
+                ) from None
+            if key in out:
+                mark = key_node.start_mark
+                raise ConfigError(
+                    f"{loader.name}:{mark.line + 1}:{mark.column + 1}: duplicate key {key!r} "
+                    "(each key may appear once per table)"
+                )
+            out[key] = loader.construct_object(value_node, deep=deep)
+        return out
+
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
+    Loader.add_constructor("tag:yaml.org,2002:map", construct_mapping)
+    _YAML_LOADER = Loader
+    return Loader
+
+
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
+_YAML12_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+_YAML12_FLOAT = r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+_YAML12_RESOLVERS = (
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", rf"^(?:{_YAML12_INT})$", "-+0123456789"),
+    ("tag:yaml.org,2002:float", rf"^(?:{_YAML12_FLOAT})$", "-+0123456789."),
+)
+
+
+def _yaml12_int(text: str) -> int:
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+def _yaml12_float(text: str) -> float:
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return float("-inf") if lowered.startswith("-") else float("inf")
+    if lowered == ".nan":
+        return float("nan")
+    return float(text)
 
 
 def _drop_none(value: Any) -> Any:
@@ -371,28 +881,77 @@ def dump(obj: Any, path: str | Path) -> Path:
 _KEY = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_0-9][\w-]*)*$")
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """Split ``"a.b.c=value"`` into its key path and a typed value.
+def parse_override(text: str, field_type: Any = None) -> tuple[list[str], Any]:
+    """Split ``"a.b.c=value"`` into its key path and a value read by the field's type.
 
-    The value is read as a YAML scalar or flow collection, so ``5`` is an int, ``0.1`` a float,
-    ``true`` a bool, ``[1, 2]`` a list, ``null`` None, and anything else a string.
+    With the declared type of the key known (``field_type``), the value is read by that type: an
+    ``int`` field takes decimal digits only (``0x10``, ``0b11`` and ``1_0`` are refused when the
+    config is built, not read as 16, 3 and 10), a ``float`` field a decimal number (``1e-3``), a
+    ``bool`` field ``true``/``false``, a ``str`` field the text exactly as written; ``null`` gives
+    None where the field allows it. Where the type is open (lists, tables, unknown keys), the value
+    is read as YAML 1.2 core schema: ``5`` is an int, ``0.1`` a float, ``true`` a bool, ``[1, 2]``
+    a list, ``null`` None, ``yes``/``1_0`` stay strings.
+
+    Args:
+        text: ``KEY.PATH=VALUE``.
+        field_type: The declared type at the key path, or None when unknown.
 
     Raises:
         ConfigError: the text has no ``=`` or the key is not a dotted name.
     """
+    if not isinstance(text, str):
+        raise ConfigError(f"override {text!r}: expected a KEY.PATH=VALUE string, got {type(text).__name__}")
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not _KEY.match(key):
         raise ConfigError(f"override {text!r}: expected KEY.PATH=VALUE, e.g. trainer.max_epochs=5")
+    return key.split("."), read_value(raw, field_type)
+
+
+_DECIMAL_INT = re.compile(r"[-+]?[0-9]+")
+_DECIMAL_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_NULL = ("null", "Null", "NULL", "~")
+
+
+def read_value(raw: str, field_type: Any = None) -> Any:
+    """Read one override value (the text after ``=``) by the declared ``field_type`` (see :func:`parse_override`).
+
+    A value that does not read as the type is returned as the string it is, so building the
+    config refuses it with the key path and the expected type.
+    """
+    text = raw.strip()
+    tp = field_type
+    optional = False
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        optional = type(None) in args
+        tp = _strip_optional(tp)
+    if optional and text in _NULL:
+        return None
+    if tp is str or (_is_literal(tp) and all(isinstance(a, str) for a in typing.get_args(tp))):
+        return raw
+    if tp is int:
+        return int(text) if _DECIMAL_INT.fullmatch(text) else raw
+    if tp is float:
+        if _DECIMAL_FLOAT.fullmatch(text):
+            return float(text)
+        # inf and nan (also YAML's .inf/.nan) are read, to be refused with "expected a finite number".
+        lowered = text.lower()
+        word = lowered.lstrip("+-").removeprefix(".")
+        if word in ("inf", "infinity"):
+            return float("-inf") if lowered.startswith("-") else float("inf")
+        return float("nan") if word == "nan" else raw
+    if tp is bool:
+        return {"true": True, "false": False}.get(text.lower(), raw)
+    if not text:
+        return ""
     import yaml
 
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", raw.strip()):
-        value = float(raw)  # YAML 1.1 reads 1e-3 as a string; people mean a float
-    return key.split("."), value
+        value = yaml.load(text, Loader=_yaml_loader_class())  # a safe loader subclass (1.2 core schema)
+    except (yaml.YAMLError, ConfigError, ValueError, RecursionError):
+        return raw
+    return raw if isinstance(value, str) else value
 
 
 def _field_type(cls: Any, path: list[str]) -> Any:
@@ -418,23 +977,41 @@ def _strip_optional(tp: Any) -> Any:
     return tp
 
 
-def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], cls: type | None = None) -> dict[str, Any]:
+FieldTypeOf = Callable[[Mapping[str, Any], Sequence[str]], Any]
+"""Gives the declared type at a key path of a config (``None`` when unknown), given the config so far."""
+
+
+def apply_overrides(
+    data: Mapping[str, Any],
+    overrides: Iterable[str],
+    cls: type | None = None,
+    *,
+    field_type: FieldTypeOf | None = None,
+) -> dict[str, Any]:
     """Return a deep copy of ``data`` with dotted ``KEY=VALUE`` overrides applied.
 
     Args:
         data: The config as plain data.
         overrides: Texts like ``"trainer.max_epochs=5"``.
-        cls: The config class ``data`` describes; when given, a value for a ``str`` field is kept
-            as written (``name=123`` stays ``"123"``) instead of being read as YAML.
+        cls: The config class ``data`` describes; each value is read by its field's type
+            (:func:`parse_override`): ``name=123`` stays ``"123"`` for a ``str`` field,
+            ``max_epochs=0x10`` is not read as 16 for an ``int`` field.
+        field_type: Instead of ``cls``, a function giving the declared type at a key path (a
+            recipe's sections each have their own config class).
 
     Raises:
         ConfigError: an override is malformed, or would descend into a non-table value.
     """
     out: dict[str, Any] = json.loads(json.dumps(data, default=str))
     for text in overrides:
-        path, value = parse_override(text)
-        if cls is not None and _strip_optional(_field_type(cls, path)) is str:
-            value = text.partition("=")[2]
+        path, _ = parse_override(text)
+        if cls is not None:
+            tp = _field_type(cls, path)
+        elif field_type is not None:
+            tp = field_type(out, path)
+        else:
+            tp = None
+        _, value = parse_override(text, tp)
         node: MutableMapping[str, Any] = out
         for i, part in enumerate(path[:-1]):
             child = node.get(part)

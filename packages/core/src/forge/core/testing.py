@@ -12,12 +12,20 @@ cattrs and through TOML, YAML and JSON text. For a model, additionally: it build
 config, the declared example input runs forward and backward with finite gradients reaching its
 parameters, and its state dict round-trips through safetensors into a freshly built model that then
 gives identical outputs.
+
+:func:`check_light_listing` checks, in a fresh interpreter, that listing and describing a
+plugin's components imports neither torch nor the plugin's builder modules: ``python -X importtime``
+cannot show this, since forge imports plugins through importlib after start-up.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +33,14 @@ from forge.core import config as cfg
 from forge.core._plugins import import_object
 from forge.core._registry import ComponentSpec, Registry, registry
 
-__all__ = ["ConformanceError", "check_component", "check_config_roundtrip", "check_model", "components_of"]
+__all__ = [
+    "ConformanceError",
+    "check_component",
+    "check_config_roundtrip",
+    "check_light_listing",
+    "check_model",
+    "components_of",
+]
 
 
 class ConformanceError(AssertionError):
@@ -123,9 +138,20 @@ def check_model(spec: ComponentSpec, *, reg: Registry | None = None) -> None:
 
     model = build(0)
     torch.manual_seed(1)
-    args = _as_args(make_example(config))
+    try:
+        args = _as_args(make_example(config))
+    except Exception as exc:
+        raise ConformanceError(f"{where}: its example function {spec.example} failed: {_error(exc)}") from exc
     model.train()
-    loss = _float_sum(model(*args))
+    try:
+        out = model(*args)
+    except Exception as exc:  # a shape or dtype mismatch surfaces deep inside the model
+        raise ConformanceError(
+            f"{where}: its example input ({_describe(args)}, from {spec.example}) does not fit the model built from "
+            f"its default config: {_error(exc)}; make the example follow the config (e.g. its in_features or "
+            "in_chans) or fix the defaults"
+        ) from exc
+    loss = _float_sum(out)
     if loss is None:
         raise ConformanceError(f"{where}: forward on the example gave no floating-point tensor")
     loss.backward()
@@ -150,6 +176,24 @@ def check_model(spec: ComponentSpec, *, reg: Registry | None = None) -> None:
             raise ConformanceError(f"{where}: outputs differ after a safetensors state-dict round-trip")
 
 
+def _error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def _describe(args: tuple[Any, ...]) -> str:
+    """``"Tensor[2, 5] float32"`` for each argument: what the example gave the model."""
+    import torch
+
+    parts = []
+    for arg in args:
+        if isinstance(arg, torch.Tensor):
+            parts.append(f"Tensor[{', '.join(map(str, arg.shape))}] {str(arg.dtype).removeprefix('torch.')}")
+        else:
+            parts.append(type(arg).__name__)
+    return ", ".join(parts)
+
+
 def _flatten(out: Any) -> list[Any]:
     import torch
 
@@ -166,12 +210,16 @@ def check_component(spec: ComponentSpec, *, reg: Registry | None = None) -> None
     """Run every check that applies to ``spec``'s kind.
 
     Models get :func:`check_model`; recipes must resolve to an existing file; every other kind gets
-    the config round-trip and must build from its default config, unless its config has required
-    fields (a dataset's path, say), in which case only the config class is checked to import.
+    the config round-trip and must build from its default config. A component whose config has
+    required fields (a dataset's path, a distillation model's teacher run) cannot be built without
+    user input: only its config class is checked to import.
     Metrics with a ``num_classes`` field are checked as a 3-class problem.
     """
     reg = reg or registry
     if spec.kind == "model":
+        cls = reg.config_class(spec)
+        if cls is not None and _required_fields(spec, cls):
+            return  # built from something only a user has (core.distill's teacher run, say)
         check_model(spec, reg=reg)
     elif spec.kind == "recipe":
         reg.recipe_path(spec)
@@ -186,3 +234,86 @@ def check_component(spec: ComponentSpec, *, reg: Registry | None = None) -> None
             reg.build(spec.kind, spec.name, **overrides)
         except TypeError as exc:  # builder needs arguments a default build cannot give
             raise ConformanceError(f"{spec.kind} {spec.name}: does not build from its default config: {exc}") from exc
+
+
+_LISTING_PROBE = """
+import json, sys
+from forge.core import registry
+plugin = sys.argv[1]
+infos = {i.name: i for i in registry.plugins}
+info = infos.get(plugin)
+specs = [s for s in registry.list() if s.provider == plugin]
+for spec in specs:
+    registry.config_class(spec)  # what `forge info` imports
+print(json.dumps({
+    "status": None if info is None else info.status,
+    "error": None if info is None else info.error,
+    "modules": sorted(sys.modules),
+    "heavy": sorted(
+        {ref.partition(":")[0] for s in specs if s.kind != "recipe" for ref in (s.builder, s.example) if ref}
+    ),
+}))
+"""
+
+
+def check_light_listing(
+    plugin: str,
+    *,
+    forbidden: Iterable[str] = ("torch",),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> None:
+    """Check that listing and describing ``plugin``'s components stays light, in a fresh interpreter.
+
+    A subprocess loads core and ``plugin`` (no other plugin), lists every component (what ``forge plugins`` and
+    ``forge list`` do) and imports each of ``plugin``'s config classes (what ``forge info`` does);
+    then none of ``forbidden`` (and none of their submodules) and none of the modules that hold
+    ``plugin``'s builders and example functions may be in ``sys.modules``. A fresh interpreter is
+    needed because a test process has usually imported torch already.
+
+    Args:
+        plugin: The plugin's entry-point name (``"acme"``); it must be installed and load.
+        forbidden: Top-level modules that must stay unimported; add ``"click"`` to check that your
+            entry-point module leaves command code to the commands hook.
+        env: The subprocess's environment (default: this process's).
+        timeout: Seconds before the subprocess is abandoned.
+
+    Raises:
+        ConformanceError: the plugin did not load, or the listing imported a forbidden or builder
+            module (each one named).
+
+    Example::
+
+        def test_listing_stays_light() -> None:
+            check_light_listing("acme")
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _LISTING_PROBE, plugin],
+        # only core and this plugin load, so that another plugin's imports are not blamed on it
+        env={**(os.environ if env is None else env), "FORGE_LOAD_PLUGINS": plugin},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ConformanceError(f"plugin {plugin!r}: listing its components failed:\n{done.stderr.strip()[-2000:]}")
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    if found["status"] != "loaded":
+        state = "is not installed" if found["status"] is None else f"is {found['status']}: {found['error']}"
+        raise ConformanceError(f"plugin {plugin!r} {state}")
+    modules: list[str] = found["modules"]
+    bad = sorted({m for m in modules for f in forbidden if m == f or m.startswith(f + ".")})
+    tops = sorted({m.split(".")[0] for m in bad})
+    heavy = sorted(m for m in found["heavy"] if m in modules)
+    problems = []
+    if tops:
+        problems.append(f"imports {', '.join(tops)} ({len(bad)} modules)")
+    if heavy:
+        problems.append(f"imports its builder/example modules {', '.join(heavy)}")
+    if problems:
+        raise ConformanceError(
+            f"plugin {plugin!r}: listing and describing its components {'; '.join(problems)}; the entry-point "
+            "and config modules must import neither (name builders as 'module:attr' strings, import heavy "
+            "code inside builders and command callbacks)"
+        )

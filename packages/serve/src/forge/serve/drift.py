@@ -10,7 +10,8 @@ requests and, every ``every`` samples, computes for each feature:
   a significant shift, above 0.1 as a moderate one;
 - the two-sample Kolmogorov-Smirnov statistic (largest gap between the two empirical CDFs).
 
-The server exports both as gauges (``forge_serve_drift_psi`` / ``forge_serve_drift_ks``).
+Both come from forge-core's drift utilities (:mod:`forge.core.evaluator`). The server exports
+both as gauges (``forge_serve_drift_psi`` / ``forge_serve_drift_ks``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,9 @@ import torch
 from torch import Tensor
 
 from forge.core.errors import DataError
+from forge.core.evaluator import ks_statistic, psi
 
 __all__ = ["DriftMonitor", "features", "ks_statistic", "load_reference", "psi", "save_reference"]
-
-_EPS = 1e-4
-
 
 def features(x: Tensor) -> Tensor:
     """The drift features of a batch ``x`` (batch first): ``[N, F]`` float64."""
@@ -37,26 +36,6 @@ def features(x: Tensor) -> Tensor:
     if x.dim() == 2:
         return x
     return x.flatten(2).mean(dim=2)
-
-
-def psi(reference: Tensor, current: Tensor, bins: int = 10) -> float:
-    """Population stability index of ``current`` vs ``reference`` (1-D), over the reference's quantile bins."""
-    reference, current = reference.contiguous(), current.contiguous()
-    edges = torch.unique(torch.quantile(reference, torch.linspace(0, 1, bins + 1, dtype=reference.dtype)[1:-1]))
-    ref = torch.bincount(torch.bucketize(reference, edges), minlength=len(edges) + 1).double() / reference.numel()
-    cur = torch.bincount(torch.bucketize(current, edges), minlength=len(edges) + 1).double() / current.numel()
-    ref, cur = ref.clamp_min(_EPS), cur.clamp_min(_EPS)
-    return float(((cur - ref) * torch.log(cur / ref)).sum())
-
-
-def ks_statistic(reference: Tensor, current: Tensor) -> float:
-    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the empirical CDFs (1-D inputs)."""
-    a, _ = torch.sort(reference)
-    b, _ = torch.sort(current)
-    points = torch.cat([a, b])
-    cdf_a = torch.searchsorted(a, points, right=True).double() / a.numel()
-    cdf_b = torch.searchsorted(b, points, right=True).double() / b.numel()
-    return float((cdf_a - cdf_b).abs().max())
 
 
 def save_reference(path: str | os.PathLike[str], reference_features: Tensor) -> Path:

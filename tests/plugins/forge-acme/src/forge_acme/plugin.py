@@ -1,15 +1,14 @@
-"""Entry point of the ``acme`` plugin: registration only, so listing never imports torch."""
+"""Entry point of the acme plugin: registration only, so listing never imports torch."""
 
 from __future__ import annotations
 
-from forge.core.hookspecs import Register, hookimpl
+from forge.core.hookspecs import CommandRegister, Register, hookimpl
 
 FORGE_PLUGIN_API = 1
 
 
 @hookimpl
 def forge_register_models(register: Register) -> None:
-    """Register ACME's models."""
     register(
         "gated_mlp",
         builder="forge_acme.models:build_gated_mlp",
@@ -23,7 +22,6 @@ def forge_register_models(register: Register) -> None:
 
 @hookimpl
 def forge_register_losses(register: Register) -> None:
-    """Register ACME's losses."""
     register(
         "huber",
         builder="forge_acme.losses:build_huber",
@@ -31,3 +29,11 @@ def forge_register_losses(register: Register) -> None:
         summary="Huber loss (quadratic near zero, linear beyond delta)",
         tags=("regression",),
     )
+
+
+@hookimpl
+def forge_register_commands(register: CommandRegister) -> None:
+    # click and the command code are imported only when forge collects plugin commands
+    from forge_acme.commands import report
+
+    register(report)

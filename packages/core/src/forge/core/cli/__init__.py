@@ -28,6 +28,7 @@ _LAZY_BUILTINS = {
     "lineage": ("forge.core.cli._hub", "lineage_command"),
     "gate": ("forge.core.cli._hub", "gate_command"),
     "sweep": ("forge.core.cli._sweep", "sweep_command"),
+    "report": ("forge.core.cli._report", "report_command"),
 }
 
 

@@ -114,6 +114,19 @@ def models_promote(name: str, version: int, stage: str, reason: str, registry_pa
     _echo(ModelRegistry(registry_path).set_stage(name, version, stage, reason=reason).to_json())
 
 
+@models_group.command("approve")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("--reason", default="", help="Recorded in the audit log with your name.")
+@_REGISTRY
+def models_approve(name: str, version: int, reason: str, registry_path: Path | None) -> None:
+    """Record your approval of NAME's VERSION for production (needed after a retraining request)."""
+    from forge.core.hub import ModelRegistry
+
+    ModelRegistry(registry_path).approve(name, version, reason=reason)
+    click.echo(f"{name}:{version} approved")
+
+
 @models_group.command("rollback")
 @click.argument("name")
 @click.option("--reason", default="", help="Recorded in the audit log.")

@@ -125,12 +125,17 @@ from __future__ import annotations
 
 import pytest
 from forge.core import registry
-from forge.core.testing import check_component, components_of
+from forge.core.testing import check_component, check_light_listing, components_of
 
 
 @pytest.mark.parametrize("spec", components_of("{name}"), ids=lambda s: s.name)
 def test_component_conforms(spec):
     check_component(spec)
+
+
+def test_listing_stays_light():
+    # forge plugins / list / info must import neither torch nor the model code (a fresh interpreter)
+    check_light_listing("{name}", forbidden=("torch", "click"))
 
 
 def test_registered_and_buildable():

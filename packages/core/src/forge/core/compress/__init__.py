@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from forge.core.compress._quantize import quantize_dynamic as quantize_dynamic
     from forge.core.compress._quantize import quantize_static as quantize_static
     from forge.core.compress._run import METHODS as METHODS
-    from forge.core.compress._run import evaluate_model as evaluate_model
     from forge.core.compress._run import CompressResult as CompressResult
     from forge.core.compress._run import compress_run as compress_run
+    from forge.core.compress._run import evaluate_model as evaluate_model
 
 __getattr__, __dir__ = lazy_exports(__name__, __file__)

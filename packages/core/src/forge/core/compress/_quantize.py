@@ -91,7 +91,10 @@ def quantize_static(
             raise ExportError(f"static int8: torch.export could not capture the model: {exc}") from exc
         quantizer = xiq.X86InductorQuantizer()
         quantizer.set_global(xiq.get_default_x86_inductor_quantization_config())
-        prepared = prepare_pt2e(graph, quantizer)
+        try:
+            prepared = prepare_pt2e(graph, quantizer)
+        except Exception as exc:  # torchao's pattern matcher refuses some graphs (see docs/deploy.md)
+            raise ExportError(f"static int8: torchao's x86 quantizer could not annotate this model: {exc}") from exc
         seen = 0
         with torch.no_grad():
             for batch in calibration:

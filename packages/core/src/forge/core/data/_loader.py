@@ -8,6 +8,7 @@ own position overstates progress) and exposes them as ``state_dict() -> {"epoch"
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -21,7 +22,7 @@ from forge.core.data._configs import LoaderConfig
 from forge.core.data._seeding import BatchSeededDataset, WorkerSeeder, derive_seed
 from forge.core.data._sharding import ResumableSampler, ShardedIterableDataset
 from forge.core.data._transfer import InlineCollate
-from forge.core.errors import ConfigError, DataError
+from forge.core.errors import ConfigError, DataError, ForgeError
 
 __all__ = ["BatchTransformLoader", "ForgeDataLoader", "ResolvedLoaderSettings", "build_loader", "resolve_settings"]
 
@@ -163,9 +164,36 @@ class ForgeDataLoader(DataLoader[Any]):
 
     def _counting(self, base: Iterator[Any], start: int) -> Iterator[Any]:
         self._consumed = start
-        for batch in base:
+        while True:
+            try:
+                batch = next(base)
+            except StopIteration:
+                return
+            except ForgeError as exc:
+                raise _unwrap_worker_error(exc) from None
             self._consumed += _batch_length(batch)
             yield batch
+
+
+_WORKER_PREFIX = re.compile(r"^Caught \w+ in DataLoader worker process \d+\.")
+
+
+def _unwrap_worker_error(exc: ForgeError) -> ForgeError:
+    """The forge error a DataLoader worker raised, without torch's "Caught ... in worker" wrapping.
+
+    torch re-raises a worker's exception as the same type with a message that holds the worker's
+    traceback text; the user needs only the original message (file, line, what to do).
+    """
+    message = str(exc)
+    if not _WORKER_PREFIX.match(message):
+        return exc
+    marker = f"{type(exc).__module__}.{type(exc).__qualname__}: "
+    at = message.rfind(marker)
+    original = message[at + len(marker) :].strip() if at >= 0 else message.splitlines()[-1]
+    try:
+        return type(exc)(original)
+    except TypeError:  # a subclass with another constructor: keep its type's family
+        return ForgeError(original)
 
 
 def build_loader(

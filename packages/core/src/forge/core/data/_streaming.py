@@ -17,6 +17,7 @@ import csv
 import functools
 import glob
 import json
+import math
 import operator
 import os
 import random
@@ -140,6 +141,8 @@ class JsonlStream(_FileStream):
             a single string makes it that key's value; ``None`` gives the decoded dict.
         errors: UTF-8 error policy (``"strict"`` raises naming the file and line).
         normalize: Unicode normal form applied to every string value (top level), or ``None``.
+        check: Called with each record; a returned text is the record's schema violation, raised
+            as a DataError naming the file and line (picklable, so it reaches workers).
         shuffle_files: Permute the shard order each epoch.
         seed, shuffle_buffer, rank, world_size, transform: See :class:`ShardedIterableDataset`.
 
@@ -155,9 +158,11 @@ class JsonlStream(_FileStream):
         keys: Sequence[str] | str | None = None,
         errors: str = "strict",
         normalize: str | None = None,
+        check: Callable[[dict[str, Any]], str | None] | None = None,
         **options: Unpack[_StreamOptions],
     ) -> None:
         super().__init__(files, **options)
+        self.check = check
         self.keys: tuple[str, ...] | str | None = keys if keys is None or isinstance(keys, str) else tuple(keys)
         # itemgetter builds the sample in C; one key gives the value, several a tuple
         if isinstance(self.keys, tuple) and len(self.keys) == 1:
@@ -207,6 +212,10 @@ class JsonlStream(_FileStream):
                 raise DataError(f"{path}, line {number}: invalid JSON: {exc.msg} at column {exc.colno}") from exc
         if not isinstance(record, dict):
             raise DataError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
+        if self.check is not None:
+            problem = self.check(record)
+            if problem is not None:
+                raise DataError(f"{path}, line {number}: {problem}")
         if self.normalize is not None:
             record = {k: normalize_text(v, self.normalize) if isinstance(v, str) else v for k, v in record.items()}
         keys = self.keys
@@ -221,6 +230,51 @@ class JsonlStream(_FileStream):
 
 
 _CONVERTERS: Mapping[str, Callable[[str], Any]] = {"float": float, "int": int, "str": str}
+
+
+class LabelledTextCheck:
+    """The schema of a text-classification record: a string text and an integer class label.
+
+    Args:
+        text_key: The key of the text (a JSON string).
+        label_key: The key of the label (a JSON integer in ``[0, num_classes)``), or None.
+        num_classes: The number of classes, when known.
+    """
+
+    def __init__(self, text_key: str, label_key: str | None, num_classes: int | None) -> None:
+        self.text_key = text_key
+        self.label_key = label_key
+        self.num_classes = num_classes
+
+    def __call__(self, record: dict[str, Any]) -> str | None:
+        """What is wrong with ``record`` (naming the key and the config key to set), or None."""
+        text = record.get(self.text_key)
+        if self.text_key in record and not isinstance(text, str):
+            return f"{self.text_key!r}: expected a JSON string, got {type(text).__name__} {text!r}"
+        if self.label_key is None or self.label_key not in record:
+            return None  # a missing key is reported by the stream, naming every missing key
+        label = record[self.label_key]
+        if isinstance(label, bool) or not isinstance(label, int):
+            shown = f"{type(label).__name__} {label!r}"
+            return f"{self.label_key!r}: expected an integer class index, got {shown}"
+        if label < 0:
+            return f"{self.label_key!r}: expected a class index >= 0, got {label}"
+        if self.num_classes is not None and label >= self.num_classes:
+            return (
+                f"{self.label_key!r}: class index {label} is out of range for data.num_classes={self.num_classes} "
+                f"(labels 0..{self.num_classes - 1}); set data.num_classes to the number of classes"
+            )
+        return None
+
+
+def _check_not_empty(files: Sequence[Path]) -> None:
+    for path in files:
+        try:
+            with path.open("rb") as handle:
+                if not any(line.strip() for line in handle):
+                    raise DataError(f"{path}: empty (no JSON lines); a shard needs at least one record")
+        except OSError as exc:
+            raise DataError(f"cannot open {str(path)!r}: {exc}") from exc
 
 
 class CsvStream(_FileStream):
@@ -263,20 +317,31 @@ class CsvStream(_FileStream):
             except OSError as exc:
                 raise DataError(f"cannot open {name!r}: {exc}") from exc
             with handle:
+                # strict: a quote left open is an error at its line, not a row swallowing the file
+                reader = csv.reader(handle, strict=True)
+                number = 1
                 try:
-                    reader = csv.reader(handle)
                     header = next(reader, None)
                     if header is None:
-                        continue
+                        raise DataError(f"{path}: the file is empty; a CSV shard needs a header row")
                     missing = [c for c in self.columns if c not in header]
                     if missing:
                         raise DataError(f"{path}: header lacks column(s) {missing} (has {header})")
                     positions = [header.index(c) for c in self.columns]
-                    for number, row in enumerate(reader, start=2):
+                    number = reader.line_num + 1
+                    for row in reader:
+                        if row and len(row) != len(header):
+                            raise DataError(
+                                f"{path}, row {number}: {len(row)} field(s), the header has {len(header)}; "
+                                "a field holding the delimiter must be quoted"
+                            )
                         if row:
                             yield name, number, row, positions
+                        number = reader.line_num + 1
                 except UnicodeDecodeError:
                     _raise_invalid_utf8(path)
+                except csv.Error as exc:
+                    raise DataError(f"{path}, row {number}: malformed CSV ({exc}); is a quote left open?") from None
 
     def decode(self, raw: tuple[str, int, list[str], list[int]]) -> tuple[Any, ...]:
         """Convert the declared columns of one row."""
@@ -284,9 +349,15 @@ class CsvStream(_FileStream):
         out: list[Any] = []
         for (name, kind), position in zip(self.columns.items(), positions, strict=True):
             try:
-                out.append(_CONVERTERS[kind](row[position]))
+                value = _CONVERTERS[kind](row[position])
             except (ValueError, IndexError) as exc:
                 raise DataError(f"{path}, row {number}, column {name!r}: cannot read as {kind}: {exc}") from exc
+            if kind == "float" and not math.isfinite(value):
+                raise DataError(
+                    f"{path}, row {number}, column {name!r}: {row[position]!r} is not a finite number "
+                    "(too large or infinite)"
+                )
+            out.append(value)
         return tuple(out)
 
 
@@ -447,10 +518,12 @@ def build_jsonl_text(config: JsonlTextConfig) -> DatasetSplits:
             seed=config.seed,
             shuffle_buffer=config.shuffle_buffer if train else 0,
             transform=transform,
+            check=LabelledTextCheck(config.text_key, config.label_key, config.num_classes),
         )
 
     splits = {"train": stream(config.train, True), "val": stream(config.val, False), "test": stream(config.test, False)}
     every = [f for s in splits.values() if s is not None for f in s.files]
+    _check_not_empty(every)
     root = os.path.commonpath([str(f.resolve().parent) for f in every])
     info = DatasetInfo(
         name=config.name,

@@ -13,6 +13,8 @@ file is read.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,48 +36,158 @@ __all__ = ["TabularDataset", "TabularPreprocessor", "build_tabular", "read_table
 _UNKNOWN = "<unk>"
 
 
-def read_table(path: str | Path, *, numeric: Sequence[str] = (), categorical: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with categorical columns read as strings.
+def read_table(
+    path: str | Path,
+    *,
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    target: str | None = None,
+    encoding: str = "utf-8",
+    numeric_target: bool = False,
+) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with categorical columns read as strings, and check it.
+
+    A CSV file is checked as text first, so every problem names the file and its line: bytes that
+    are not ``encoding`` (and the ``data.encoding`` to pass), an empty file, a row with more or
+    fewer fields than the header, a quote left open. Numeric columns must hold finite numbers
+    (an empty cell is a missing value); the target column must have no empty cell.
 
     Args:
         path: ``.csv`` or ``.parquet`` file.
         numeric: Numeric columns (read as floats).
         categorical: Categorical columns (read as strings, so ``"007"`` stays ``"007"``).
+        target: The target column, checked to be present and never empty.
+        encoding: Text encoding of a CSV file (a Python codec name).
+        numeric_target: The target holds numbers (regression): checked as a numeric column.
 
     Returns:
         The table.
 
     Raises:
-        DataError: For a missing file, an unknown suffix, missing pyarrow for Parquet, or a
-            numeric column holding text.
+        DataError: naming the file, and the line and column where the problem is.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"table file {str(path)!r} does not exist")
     suffix = path.suffix.lower()
+    lines: list[int] | None = None
     if suffix == ".csv":
-        dtypes: dict[str, Any] = {c: "string" for c in categorical}
-        frame = pd.read_csv(path, dtype=dtypes, encoding="utf-8")
+        text = _read_csv_text(path, encoding)
+        lines = _check_csv_rows(path, text)
+        # Numeric columns are read as text too, so a bad cell is shown as written ("1e400", "abc").
+        dtypes: dict[str, Any] = {c: "string" for c in (*categorical, *numeric)}
+        if target is not None:
+            dtypes.setdefault(target, "string")
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=True)
+        except (ValueError, pd.errors.ParserError) as exc:  # what the row check above did not foresee
+            raise DataError(f"{path}: not a readable CSV table: {exc}") from None
     elif suffix in (".parquet", ".pq"):
         try:
             import pyarrow  # noqa: F401  # only to give a clear error when it is missing
         except ImportError as exc:
             raise DataError(f"reading {str(path)!r} needs pyarrow: pip install 'forge-core[parquet]'") from exc
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow's own error types: all mean "not a readable Parquet file"
+            raise DataError(f"{path}: not a readable Parquet file: {exc}") from None
         for column in categorical:
             if column in frame:
                 frame[column] = frame[column].astype("string")
     else:
         raise DataError(f"unknown table format {suffix!r} for {str(path)!r}: use .csv or .parquet")
-    missing = [c for c in (*numeric, *categorical) if c not in frame.columns]
+
+    def at(i: int) -> str:  # where row i of the frame is: the file's line, or the row number
+        return f"{path}:{lines[i]}" if lines is not None else f"{path}: row {i + 1}"
+
+    columns = [*numeric, *categorical, *([target] if target is not None else [])]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(f"{str(path)!r} lacks declared column(s) {missing} (has {list(frame.columns)})")
-    for column in numeric:
-        try:
-            frame[column] = pd.to_numeric(frame[column], errors="raise").astype("float64")
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"{str(path)!r}: numeric column {column!r} holds non-numbers: {exc}") from exc
+        raise DataError(
+            f"{str(path)!r} lacks declared column(s) {missing} (has {list(frame.columns)}); "
+            "set data.numeric, data.categorical and data.target to columns of the file"
+        )
+    numbers = [*numeric, *([target] if target is not None and numeric_target else [])]
+    for column in numbers:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = frame[column].notna() & values.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{at(i)}: numeric column {column!r} holds non-number {frame[column].iloc[i]!r}; "
+                "fix the cell, or list the column in data.categorical instead of data.numeric"
+            )
+        floats = pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=frame.index)
+        infinite = np.isinf(floats.to_numpy())
+        if infinite.any():
+            i = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"{at(i)}: numeric column {column!r} holds {frame[column].iloc[i]!r}, which is not a "
+                "finite number (too large or infinite); fix the cell or leave it empty (a missing value)"
+            )
+        frame[column] = floats
+    if target is not None:
+        empty = (
+            frame[target].isna().to_numpy()
+            | (frame[target].astype("string").str.strip() == "").fillna(False).to_numpy()
+        )
+        if empty.any():
+            i = int(np.flatnonzero(empty)[0])
+            raise DataError(
+                f"{at(i)}: the target column {target!r} is empty; every row needs a target "
+                "(fill or drop the row, or set data.target to another column)"
+            )
     return frame
+
+
+def _read_csv_text(path: Path, encoding: str) -> str:
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise DataError(
+            f"{path}: unknown text encoding {encoding!r} (data.encoding): use a Python codec name"
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataError(
+            f"{path}:{line}:{column}: byte 0x{data[exc.start]:02x} is not {encoding} text; if the file is in another "
+            'encoding, pass it: data.encoding = "latin-1" (or cp1252, utf-16, ...)'
+        ) from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty; a CSV table needs a header row and at least one data row")
+    return text
+
+
+def _check_csv_rows(path: Path, text: str) -> list[int]:
+    """Check every row has the header's field count and no quote is left open; return each data row's line."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        header = next(reader)
+        width = len(header)
+        names = [h.strip() for h in header]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise DataError(f"{path}:1: the header repeats column name(s) {duplicated}")
+        lines: list[int] = []
+        start = reader.line_num + 1
+        for row in reader:
+            if row and len(row) != width:
+                raise DataError(
+                    f"{path}:{start}: row has {len(row)} field(s), the header has {width}; "
+                    "a field holding the delimiter must be quoted"
+                )
+            if row:
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{path}:{start}: malformed CSV ({exc}); is a quote left open?") from None
+    if not lines:
+        raise DataError(f"{path}: the table has a header but no data rows")
+    return lines
 
 
 class TabularPreprocessor:
@@ -254,9 +366,14 @@ def build_tabular(config: TabularConfig) -> DatasetSplits:
     Raises:
         DataError: For unreadable files, undeclared columns or inconsistent data.
     """
-    frame = read_table(config.path, numeric=config.numeric, categorical=config.categorical)
-    if config.target not in frame.columns:
-        raise DataError(f"{config.path!r} lacks the target column {config.target!r}")
+    frame = read_table(
+        config.path,
+        numeric=config.numeric,
+        categorical=config.categorical,
+        target=config.target,
+        encoding=config.encoding,
+        numeric_target=config.task == "tabular-regression",
+    )
     order = np.random.default_rng(config.seed).permutation(len(frame))
     n_test = int(round(len(frame) * config.test_fraction))
     n_val = int(round(len(frame) * config.val_fraction))

@@ -11,6 +11,8 @@ from forge.core.errors import DataError
 
 __all__ = ["expected_calibration_error", "fit_temperature", "reliability_diagram", "reliability_table"]
 
+_LOG_T_MAX = float(np.log(100.0))
+
 
 def _probs_labels(probs: Any, labels: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     p = np.asarray(probs.numpy() if hasattr(probs, "numpy") else probs, dtype=float)
@@ -49,7 +51,11 @@ def expected_calibration_error(probs: Any, labels: Any, n_bins: int = 15) -> flo
 
 
 def fit_temperature(logits: Any, labels: Any, *, max_iter: int = 200) -> float:
-    """The temperature T > 0 minimising the NLL of ``softmax(logits / T)`` on held-out data (LBFGS)."""
+    """The temperature T minimising the NLL of ``softmax(logits / T)`` on held-out data (LBFGS).
+
+    T is kept within [0.01, 100]: a model at chance level has no finite optimum (the NLL keeps
+    falling as T grows), and a bound there means "flatten everything", not a calibration.
+    """
     import torch
 
     z = torch.as_tensor(np.asarray(logits.numpy() if hasattr(logits, "numpy") else logits), dtype=torch.float64)
@@ -63,12 +69,12 @@ def fit_temperature(logits: Any, labels: Any, *, max_iter: int = 200) -> float:
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(z / log_t.exp(), y)
+        loss = torch.nn.functional.cross_entropy(z / log_t.clamp(-_LOG_T_MAX, _LOG_T_MAX).exp(), y)
         loss.backward()  # type: ignore[no-untyped-call]
         return loss
 
     opt.step(closure)  # type: ignore[no-untyped-call]
-    return float(log_t.exp())
+    return float(log_t.detach().clamp(-_LOG_T_MAX, _LOG_T_MAX).exp())
 
 
 def reliability_diagram(probs: Any, labels: Any, path: str | Path, *, n_bins: int = 15, title: str = "") -> Path:

@@ -9,6 +9,9 @@
 - :func:`gate`: a candidate against a baseline on the same regression set, with a paired
   bootstrap interval and McNemar's test; refuses when the candidate is significantly worse by more
   than a threshold (``forge gate``, exit code 1 on refusal).
+- :func:`check_retrain`: drift (PSI, KS, MMD) or degraded metrics past a threshold request
+  retraining in the audit log and require a person's approval (:meth:`ModelRegistry.approve`)
+  before the next production promotion.
 
 Importing this package is light (no torch): each name below loads on first attribute access.
 """
@@ -29,5 +32,7 @@ if TYPE_CHECKING:
     from forge.core.hub._runs import compare_runs as compare_runs
     from forge.core.hub._runs import list_runs as list_runs
     from forge.core.hub._runs import read_run as read_run
+    from forge.core.hub._trigger import RetrainDecision as RetrainDecision
+    from forge.core.hub._trigger import check_retrain as check_retrain
 
 __getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS audit (
     version INTEGER,
     detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (name, key)
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -259,8 +265,46 @@ class ModelRegistry:
             self._audit(db, "stage", name, version, old=current.stage, new=stage, reason=reason)
         return self.get(name, version)
 
+    def record(self, name: str, version: int | None, action: str, **detail: Any) -> None:
+        """Append an entry of one's own to the audit log (a retraining request, a deployment...)."""
+        with self._db() as db:
+            self._audit(db, action, name, version, **detail)
+
+    def require_approval(self, name: str, required: bool = True) -> None:
+        """Whether promoting a version of ``name`` to production needs a recorded human approval."""
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO settings (name, key, value) VALUES (?, 'require_approval', ?)",
+                (name, json.dumps(required)),
+            )
+            self._audit(db, "require_approval", name, None, required=required)
+
+    def approval_required(self, name: str) -> bool:
+        """True when ``name``'s production promotions need :meth:`approve` first."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT value FROM settings WHERE name = ? AND key = 'require_approval'", (name,)
+            ).fetchone()
+        return bool(json.loads(row[0])) if row else False
+
+    def approve(self, name: str, version: int, *, reason: str = "") -> None:
+        """Record that a person (``FORGE_ACTOR`` or the login name) approves ``version`` for production."""
+        self.get(name, version)
+        with self._db() as db:
+            self._audit(db, "approve", name, version, reason=reason)
+
     def promote(self, name: str, version: int, *, reason: str = "") -> ModelVersion:
-        """Make ``version`` the production version (the previous one is archived)."""
+        """Make ``version`` the production version (the previous one is archived).
+
+        Raises:
+            RegistryError: ``name`` requires approval and nobody approved ``version``.
+        """
+        if self.approval_required(name) and not any(
+            e["action"] == "approve" and e["version"] == version for e in self.audit(name)
+        ):
+            raise RegistryError(
+                f"{name}:{version} needs a person's approval before production: forge models approve {name} {version}"
+            )
         return self.set_stage(name, version, "production", reason=reason)
 
     def rollback(self, name: str, *, reason: str = "") -> ModelVersion:

@@ -42,3 +42,6 @@ class MLflowConfig:
     tracking_uri: str = field("sqlite:///mlflow.db", help="MLflow tracking URI (a local SQLite database by default).")
     experiment: str = field("forge", help="MLflow experiment name.")
     run_name: str | None = field(None, help="MLflow run name (default: the run directory's name).")
+    artifact_location: str | None = field(
+        None, help="Where a new experiment keeps artifacts (default: MLflow's, ./mlruns beside a SQLite store)."
+    )

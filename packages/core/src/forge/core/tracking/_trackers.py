@@ -102,7 +102,9 @@ class MLflowTracker:
         self.client = MlflowClient(tracking_uri=self.config.tracking_uri)
         experiment = self.client.get_experiment_by_name(self.config.experiment)
         experiment_id = (
-            experiment.experiment_id if experiment else self.client.create_experiment(self.config.experiment)
+            experiment.experiment_id
+            if experiment
+            else self.client.create_experiment(self.config.experiment, artifact_location=self.config.artifact_location)
         )
         tag = str(run_dir.resolve())
         found = self.client.search_runs([experiment_id], filter_string=f"tags.`forge.run_dir` = '{tag}'")

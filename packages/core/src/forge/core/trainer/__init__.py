@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from forge.core.trainer._trainer import FitResult as FitResult
     from forge.core.trainer._trainer import NonFiniteError as NonFiniteError
     from forge.core.trainer._trainer import Trainer as Trainer
+    from forge.core.trainer._trainer import TrainingInterrupted as TrainingInterrupted
     from forge.core.trainer.callbacks import CheckpointCallback as CheckpointCallback
     from forge.core.trainer.callbacks import EarlyStopping as EarlyStopping
     from forge.core.trainer.callbacks import EMACallback as EMACallback

@@ -11,16 +11,29 @@ from typing import Any
 
 import torch
 
-__all__ = ["CountFn", "count_samples", "count_tokens", "split_batch", "split_window", "window_weights"]
+__all__ = ["CountFn", "count_samples", "count_tokens", "host_counts", "split_batch", "split_window", "window_weights"]
 
 CountFn = Callable[[Any], "int | torch.Tensor"]
 """Counts the samples or tokens of a micro-batch (already on the device)."""
 
 
+def _first_tensor(value: Any) -> Any:
+    """The first tensor of a (nested tuple, list or mapping) value, or the value itself."""
+    while not isinstance(value, torch.Tensor):
+        if isinstance(value, Mapping):
+            value = value.get("input_ids", next(iter(value.values()), None))
+        elif isinstance(value, (tuple, list)) and value:
+            value = value[0]
+        else:
+            break
+    return value
+
+
 def count_samples(batch: Any) -> int:
-    """The first dimension of a batch's input (its first element when it is a tuple or list)."""
+    """The first dimension of a batch's input: its first element's first tensor when it is a tuple or list
+    (a conditioned input such as ``((image, label), target)`` counts its images)."""
     first = batch[0] if isinstance(batch, (tuple, list)) else batch
-    return int(first.shape[0])
+    return int(_first_tensor(first).shape[0])
 
 
 def count_tokens(batch: Any, ignore_index: int = -100) -> torch.Tensor:
@@ -92,3 +105,21 @@ def split_window(
             parts.append(piece)
             part_weights.append(w * (count_samples(piece) / n))
     return parts, part_weights
+
+
+def host_counts(batch: Any) -> tuple[int, int]:
+    """Samples and tokens of a batch, from tensor shapes only (no device read, O(1)).
+
+    The input is the first tensor of the batch's first element (a tuple or list; of a mapping, its
+    ``input_ids`` or first value), or the batch itself. Samples are its first dimension; an integer input of two or
+    more dimensions is token ids, and its tokens are its element count (padding included).
+
+    Returns:
+        ``(samples, tokens)``; ``(0, 0)`` when the batch holds no tensor input.
+    """
+    x = _first_tensor(batch[0] if isinstance(batch, (tuple, list)) and batch else batch)
+    if not isinstance(x, torch.Tensor) or x.dim() == 0:
+        return 0, 0
+    integer = not (x.is_floating_point() or x.is_complex() or x.dtype == torch.bool)
+    tokens = x.numel() if x.dim() >= 2 and integer else 0
+    return int(x.shape[0]), int(tokens)

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import attrs
+
 from forge.core._checkpoint import CheckpointManager
 from forge.core._reproducibility import capture_rng_state, restore_rng_state
 from forge.core._run import find_checkpoint
@@ -26,7 +28,17 @@ if TYPE_CHECKING:
 
     from forge.core.trainer._events import CallbackManager
 
-__all__ = ["CheckpointedTrainer", "make_manager", "restore", "save", "state_groups", "trainer_state"]
+__all__ = [
+    "CheckpointedTrainer",
+    "Restored",
+    "loader_position",
+    "make_manager",
+    "reshard_position",
+    "restore",
+    "save",
+    "state_groups",
+    "trainer_state",
+]
 
 
 class CheckpointedTrainer(TrainerView, Protocol):
@@ -98,8 +110,58 @@ def trainer_state(trainer: CheckpointedTrainer, *, last_log_step: int, loader: I
         "latest_metrics": trainer.latest_metrics,
         "history": trainer.history,
         "last_log_step": last_log_step,
-        "loader": getattr(loader, "state_dict", lambda: None)(),
+        "loader": loader_position(loader),
     }
+
+
+def loader_position(loader: Iterable[Any] | None) -> dict[str, Any] | None:
+    """The train loader's resume position (its ``state_dict()``), or None when it keeps none.
+
+    accelerate's distributed loaders have a ``state_dict`` only when built stateful (torchdata);
+    otherwise calling it fails, and a resume replays the epoch's order up to the saved batch instead.
+    """
+    if loader is None or not hasattr(loader, "state_dict"):
+        return None
+    if type(loader).__module__.startswith("accelerate.") and not getattr(loader, "use_stateful_dataloader", False):
+        return None
+    state: dict[str, Any] | None = loader.state_dict()
+    return state
+
+
+def reshard_position(
+    loader_state: dict[str, Any] | None,
+    batch_in_epoch: int,
+    saved_world: int,
+    world: int,
+    batch_size: int | None,
+    *,
+    where: Path,
+) -> tuple[dict[str, Any] | None, int]:
+    """Convert a data position saved by ``saved_world`` ranks for a resume on ``world`` ranks.
+
+    Ranks take every ``world``-th sample of the epoch's order, so after each of ``saved_world``
+    ranks consumed ``index`` samples the run had consumed the first ``index * saved_world``; on
+    ``world`` ranks each resumes after ``index * saved_world / world`` of its own.
+
+    Returns:
+        The loader state and the batch count in the epoch for the new world size.
+
+    Raises:
+        CheckpointError: the checkpoint lies mid-epoch at a position ``world`` ranks cannot share
+            evenly (resume on ``saved_world`` ranks, or from an epoch-end checkpoint).
+    """
+    if loader_state is None or not batch_in_epoch:
+        return loader_state, batch_in_epoch
+    consumed = int(loader_state["index"]) * saved_world
+    if consumed % world:
+        raise CheckpointError(
+            f"{where}: saved mid-epoch by {saved_world} processes after {consumed} samples of epoch "
+            f"{loader_state['epoch'] + 1}, which {world} processes cannot split evenly; resume with "
+            f"{saved_world} processes, or from a checkpoint saved at an epoch end"
+        )
+    index = consumed // world
+    batches = -(-index // batch_size) if batch_size else batch_in_epoch
+    return {**loader_state, "index": index}, batches
 
 
 def save(
@@ -129,7 +191,40 @@ def save(
     return path
 
 
-def restore(trainer: CheckpointedTrainer, source: str | Path) -> dict[str, Any]:
+@attrs.frozen
+class Restored:
+    """What :func:`restore` loaded, beyond what it put back into the trainer.
+
+    Attributes:
+        path: The checkpoint directory.
+        state: The saved trainer state (see :func:`trainer_state`).
+        groups: The checkpoint's state groups (``running_loss`` among them when saved).
+        trainer_config: The trainer configuration the checkpoint was written under (unstructured).
+    """
+
+    path: Path
+    state: dict[str, Any]
+    groups: dict[str, Any]
+    trainer_config: dict[str, Any]
+
+    def planned_total_steps(self, steps_per_epoch: int | None) -> int | None:
+        """The total steps the saved run's schedule was planned for (None when it had no total).
+
+        Checkpoints written before forge-core 0.2 did not record it: it is recomputed from their
+        ``max_steps``/``max_epochs`` and ``steps_per_epoch``.
+        """
+        if "schedule_total_steps" in self.state:
+            total = self.state["schedule_total_steps"]
+            return None if total is None else int(total)
+        cfg = self.trainer_config
+        if cfg.get("max_steps") is not None:
+            return int(cfg["max_steps"])
+        if steps_per_epoch is None or "max_epochs" not in cfg:
+            return None
+        return steps_per_epoch * int(cfg["max_epochs"] or 1)
+
+
+def restore(trainer: CheckpointedTrainer, source: str | Path) -> Restored:
     """Load the newest good checkpoint at ``source`` into ``trainer``.
 
     Restores weights, optimizer, scheduler, scaler and counters, then the callbacks' state
@@ -140,7 +235,7 @@ def restore(trainer: CheckpointedTrainer, source: str | Path) -> dict[str, Any]:
         source: A run directory (its newest good checkpoint) or a checkpoint directory.
 
     Returns:
-        The saved trainer state (see :func:`trainer_state`).
+        The checkpoint's path, saved trainer state, groups and trainer configuration.
 
     Raises:
         CheckpointError: nothing loadable at ``source``, or it does not match the model/optimizer.
@@ -165,4 +260,9 @@ def restore(trainer: CheckpointedTrainer, source: str | Path) -> dict[str, Any]:
     trainer.history = list(state["history"])
     trainer.manager.hook.on_load_checkpoint(trainer=trainer, state=groups.get("callbacks", {}))
     restore_rng_state(groups["rng"])
-    return dict(state)
+    return Restored(
+        path=ckpt.path,
+        state=dict(state),
+        groups=dict(groups),
+        trainer_config=dict(ckpt.manifest.get("trainer_config") or {}),
+    )

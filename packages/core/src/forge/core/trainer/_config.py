@@ -24,6 +24,7 @@ from typing import Literal
 import attrs
 
 from forge.core.config import field
+from forge.core.distributed._config import DistributedConfig
 
 __all__ = [
     "CheckpointConfig",
@@ -171,7 +172,19 @@ class TrainerConfig:
         False, help="Ask the model to recompute activations in backward (models that support it)."
     )
     profiler: ProfilerConfig | None = field(None, help="Profile a window of steps (None: off).")
-    progress: bool | None = field(None, help="Show a progress bar; None shows it only on an interactive terminal.")
+    progress: bool | None = field(
+        None,
+        help="Show progress: True a progress bar, False nothing; None a bar on an interactive terminal and "
+        "plain progress lines (every progress_every_s seconds) otherwise.",
+    )
+    progress_every_s: float = field(
+        30.0, help="Seconds between plain progress lines when output is not a terminal (0: after every step)."
+    )
+    distributed: DistributedConfig = field(
+        factory=DistributedConfig,
+        help="How the processes of a multi-process launch work together: DDP or FSDP, backend, timeout, "
+        "DDP bucket size and graph settings (ignored in one process).",
+    )
 
     def resolved(self) -> ResolvedSettings:
         """Apply the mode's defaults under any explicitly set value.

@@ -41,6 +41,14 @@ class TrainerView(Protocol):
     """The latest validation metrics."""
     history: list[dict[str, float]]
     """Every validation's metrics, with their step and epoch."""
+    samples_seen: int
+    """Training samples consumed so far, resumed ones included (counted from batch shapes, on the host)."""
+    tokens_seen: int
+    """Training tokens consumed so far: elements of integer inputs of two or more dimensions (token ids)."""
+
+    @property
+    def epoch_label(self) -> int:
+        """The epoch number log lines carry: counted from 1, the epoch in progress or just completed."""
 
     @property
     def config(self) -> TrainerConfig:

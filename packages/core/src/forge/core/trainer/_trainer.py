@@ -11,6 +11,11 @@ The hot path is written for per-step overhead close to a hand-written loop:
   process group, DDP wrapping and distributed loaders, and the Trainer applies autocast (bf16,
   fp16) and dynamic loss scaling (fp16) itself.
 
+Throughput is counted on the host from batch shapes (samples, and tokens for integer inputs), so
+watching a run costs no synchronization either. Ctrl-C only sets a flag: ``fit`` stops at the next
+step boundary, saves a checkpoint and raises :class:`TrainingInterrupted`, so a half-done step is
+never saved.
+
 Around the loop: checkpoint save and resume are in :mod:`._checkpointing`, batch arithmetic in
 :mod:`._batches`, the built-in callbacks in :func:`.callbacks.default_callbacks`.
 """
@@ -20,7 +25,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
@@ -36,13 +44,20 @@ from forge.core._logging import get_logger
 from forge.core._run import RunDir
 from forge.core.errors import ConfigError, ForgeError
 from forge.core.trainer import _checkpointing
-from forge.core.trainer._batches import CountFn, count_samples, count_tokens, split_window, window_weights
+from forge.core.trainer._batches import (
+    CountFn,
+    count_samples,
+    count_tokens,
+    host_counts,
+    split_window,
+    window_weights,
+)
 from forge.core.trainer._config import ResolvedSettings, TrainerConfig
 from forge.core.trainer._events import CallbackManager
 from forge.core.trainer._finders import is_oom
 from forge.core.trainer.callbacks import default_callbacks
 
-__all__ = ["FitResult", "NonFiniteError", "Trainer", "default_compute_loss"]
+__all__ = ["FitResult", "NonFiniteError", "Trainer", "TrainingInterrupted", "default_compute_loss"]
 
 _log = get_logger("forge.trainer")
 
@@ -52,6 +67,31 @@ ComputeLoss = Callable[[nn.Module, Any, LossFn], torch.Tensor]
 
 class NonFiniteError(ForgeError, FloatingPointError):
     """The loss or the gradients became NaN or Inf and ``nan_policy`` is ``"stop"``."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped ``fit`` after the step in progress; a checkpoint was saved when possible.
+
+    A ``KeyboardInterrupt``, so code that lets Ctrl-C through still does.
+
+    Attributes:
+        step: Optimizer steps done when training stopped.
+        epoch: Epochs completed then.
+        checkpoint: The checkpoint holding that state (just saved, or saved at that very step
+            before), or None when the trainer has nowhere to write checkpoints.
+        resume_hint: How to continue (``forge train --resume RUN`` for recipe runs).
+    """
+
+    def __init__(self, step: int, epoch: int, checkpoint: Path | None, resume_hint: str) -> None:
+        self.step, self.epoch, self.checkpoint, self.resume_hint = step, epoch, checkpoint, resume_hint
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        """One paragraph saying where training stopped, what was saved and how to go on."""
+        where = f"training interrupted after step {self.step} ({self.epoch} epochs completed)"
+        if self.checkpoint is None:
+            return f"{where}; no checkpoint was saved (no step was trained, or the trainer has no run directory)"
+        return f"{where}; checkpoint: {self.checkpoint}; resume with: {self.resume_hint}"
 
 
 def default_compute_loss(model: nn.Module, batch: Any, loss_fn: LossFn) -> torch.Tensor:
@@ -164,6 +204,17 @@ class Trainer:
         self._loss_sum: torch.Tensor | None = None
         self._loss_steps = 0
         self._last_log_step = 0
+        self._scheduler_factory: Any = None
+        self._planned_total: int | None = None
+        self._interrupted = False
+        self._last_checkpoint: tuple[int, Path] | None = None
+        self._in_epoch = False
+        self._fetching = False  # waiting for the next training batch: the state is whole, between steps
+        # Host-side throughput counters (shapes only: never a device read).
+        self.samples_seen = 0
+        self.tokens_seen = 0
+        self._log_mark = (0.0, 0, 0)  # (time, samples, tokens) at the last step log line
+        self._epoch_started = 0.0
         self._steps_per_epoch: int | None = None
         self._sched_metrics: dict[str, float] | None = None
         self._micro_split = 1
@@ -182,10 +233,18 @@ class Trainer:
         if self._accelerator is None:
             from accelerate import Accelerator
 
+            from forge.core._logging import set_rank
+            from forge.core.distributed._process import accelerator_kwargs, init_process_group
+
             # Precision is applied by the Trainer itself (autocast + GradScaler), not by accelerate:
             # accelerate's state is a process-wide singleton that refuses a second precision, and
             # Trainers with different precisions must be able to run in one process.
-            self._accelerator = Accelerator(cpu=not torch.cuda.is_available())
+            device_type = "cuda" if torch.cuda.is_available() else "cpu"
+            # forge joins the process group itself (backend, timeout, gloo barrier group); accelerate reuses it.
+            multi = init_process_group(self.config.distributed, device_type)
+            handlers = accelerator_kwargs(self.config.distributed, device_type, multi_process=multi)
+            self._accelerator = Accelerator(cpu=device_type == "cpu", kwargs_handlers=handlers)
+            set_rank(self._accelerator.process_index, self._accelerator.num_processes)
         return self._accelerator
 
     @property
@@ -226,6 +285,15 @@ class Trainer:
             hook.on_before_optimizer_step if self.manager.implements("on_before_optimizer_step") else None
         )
         self._h_step_end = hook.on_step_end if self.manager.implements("on_step_end") else None
+
+    @property
+    def _chatty(self) -> bool:
+        return self.settings.log_level in ("debug", "info")
+
+    @property
+    def epoch_label(self) -> int:
+        """The epoch number every log line carries: counted from 1, the epoch in progress or just completed."""
+        return self.epoch + 1 if self._in_epoch or self.batch_in_epoch else self.epoch
 
     def callback(self, kind: type[Any]) -> Any:
         """The first registered callback that is an instance of ``kind``, or None."""
@@ -273,6 +341,14 @@ class Trainer:
         if loader is None or self.accelerator.num_processes == 1:
             # Single process: keep the user's loader (and its sampler) so its order is reproducible;
             # batches are moved to the device by the step loop.
+            return loader
+        if not isinstance(loader, torch.utils.data.DataLoader):
+            # accelerate shards DataLoaders only; any other iterable is taken as this rank's own batches.
+            return loader
+        if _shards_itself(loader, self.accelerator.num_processes):
+            # A forge loader built for this rank (build_loader(rank=, world_size=)) already holds
+            # its slice of every batch and a resumable position; accelerate would shard it again
+            # and hide its state_dict.
             return loader
         prepared: Iterable[Any] = self.accelerator.prepare_data_loader(loader)
         return prepared
@@ -348,14 +424,24 @@ class Trainer:
             CheckpointError: ``resume_from`` holds no loadable checkpoint.
         """
         from forge.core._reproducibility import configure_determinism, seed_everything
+        from forge.core.distributed._env import rank_seed
 
         cfg = self.config
         # The accelerator is made before seeding, so whatever randomness its setup uses cannot shift the run's.
         self._distributed = self.accelerator.num_processes > 1
         self._device = self._resolve_device()
+        if self._distributed and cfg.distributed.strategy == "fsdp":
+            raise ConfigError(
+                "trainer.distributed.strategy: 'fsdp' is not trained by the Trainer yet; use 'ddp', or shard the "
+                "model in your own loop with forge.core.distributed.shard_model (see docs/distributed.md)"
+            )
         configure_determinism(self.settings.deterministic)
         seed_everything(cfg.seed)
         self.model = self._prepare_model(model)
+        rank = self.accelerator.process_index
+        if self._distributed and rank != 0:
+            # After DDP copied rank 0's weights: each rank draws its own dropout and noise (rank 0 keeps the seed).
+            seed_everything(rank_seed(cfg.seed, rank))
         self.optimizer = self._make_optimizer(optimizer, self.unwrapped_model)
         loader = self._prepare_loader(train_loader)
         assert loader is not None  # a train loader is a required argument
@@ -365,7 +451,9 @@ class Trainer:
         self._metrics = {k: (m.to(self.device) if hasattr(m, "to") else m) for k, m in (metrics or {}).items()}
         if hasattr(loss_fn, "to"):
             loss_fn.to(self.device)
-        self.scheduler = self._make_scheduler(scheduler, self.optimizer, self._total_steps(loader))
+        total = self._planned_total = self._total_steps(loader)
+        self._scheduler_factory = scheduler if _is_factory(scheduler) else None
+        self.scheduler = self._make_scheduler(scheduler, self.optimizer, total)
         self.scaler = None
         if cfg.precision == "fp16":
             self.scaler = torch.amp.GradScaler(self.device.type)
@@ -374,17 +462,39 @@ class Trainer:
         self.global_step = self.epoch = self.batch_in_epoch = self.skipped_steps = 0
         self.should_stop, self.stop_reason = False, ""
         self.latest_metrics, self.history = {}, []
+        self._loss_sum, self._loss_steps, self._last_log_step = None, 0, 0
+        self._interrupted, self._last_checkpoint, self._in_epoch = False, None, False
+        self.samples_seen = self.tokens_seen = 0
         self._register_callbacks()
         if resume_from is not None:
             self.load_checkpoint(resume_from)
+        self._announce(model, loader, resumed=resume_from is not None)
         hook = self.manager.hook
+        release_sigint = self._catch_sigint()
         try:
             hook.on_train_start(trainer=self)
+            self._epoch_started = time.perf_counter()
+            self._log_mark = (self._epoch_started, self.samples_seen, self.tokens_seen)
             self._train(loader)
+            if self._interrupted:
+                raise self._interruption()
+            if self._distributed:
+                # Leave together, once rank 0's last checkpoint is written; a rank that failed is named.
+                from forge.core.distributed._process import barrier
+
+                barrier("end of training", cfg.distributed.timeout_s)
         except BaseException as exc:
+            if self._interrupted and self._fetching and not isinstance(exc, TrainingInterrupted):
+                # Ctrl-C from a terminal also reaches DataLoader workers, which exit on it, so the
+                # loader fails while the next batch is fetched: between steps, where the state is whole.
+                interrupted = self._interruption()
+                hook.on_exception(trainer=self, exception=interrupted)
+                raise interrupted from exc
             hook.on_exception(trainer=self, exception=exc)
             raise
         finally:
+            self._fetching = False
+            release_sigint()
             hook.on_train_end(trainer=self)
         return FitResult(
             global_step=self.global_step,
@@ -394,6 +504,93 @@ class Trainer:
             metrics=dict(self.latest_metrics),
             history=list(self.history),
         )
+
+    def _announce(self, model: nn.Module, loader: Iterable[Any], *, resumed: bool) -> None:
+        """The start banner: what trains, where, how fast it can go and where it is written."""
+        cfg = self.config
+        if not self._chatty:
+            return
+        params = sum(p.numel() for p in model.parameters())
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        banner: dict[str, Any] = {
+            "model": type(model).__name__,
+            "parameters": params,
+            "trainable": trainable,
+            "device": str(self.device),
+            "precision": cfg.precision,
+            "compile": cfg.compile,
+            "train_samples": _dataset_size(loader),
+            "val_samples": _dataset_size(self._val_loader),
+            "steps_per_epoch": self._steps_per_epoch,
+            "total_steps": self._planned_total,
+            "max_epochs": cfg.max_epochs,
+            "max_steps": cfg.max_steps,
+            "run_dir": None if self.run_dir is None else str(self.run_dir.path),
+        }
+        if resumed:
+            banner.update(resumed_at_step=self.global_step, resumed_in_epoch=self.epoch_label)
+        _log.info("train_start", **banner)
+        if cfg.compile != "off":
+            _log.info(
+                "compiling",
+                mode=cfg.compile,
+                note="torch.compile compiles on the first steps, which can take a minute without output",
+            )
+        _log.debug(
+            "trainer_settings",
+            **attrs.asdict(self.settings),
+            accumulate_grad_batches=cfg.accumulate_grad_batches,
+            log_every_n_steps=cfg.log_every_n_steps,
+            val_every_n_steps=cfg.val_every_n_steps,
+            val_every_n_epochs=cfg.val_every_n_epochs,
+            checkpoints=None if self.checkpoints is None else str(self.checkpoints.root),
+            callbacks=[type(cb).__name__ for cb in self.callbacks],
+            loader=type(loader).__name__,
+            scheduler=None if self.scheduler is None else type(self.scheduler).__name__,
+        )
+
+    def _catch_sigint(self) -> Callable[[], None]:
+        """Turn the first Ctrl-C into a stop at the next step boundary; returns the undo.
+
+        Only when Ctrl-C has Python's default handler and this is the main thread (elsewhere a
+        handler cannot be installed, or the application has its own). The handler only sets flags:
+        the state of a half-done step is never saved, and a second Ctrl-C interrupts at once.
+        """
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            return lambda: None
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            self._interrupted = True
+            self.should_stop = True
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        signal.signal(signal.SIGINT, on_sigint)
+
+        def release() -> None:
+            if signal.getsignal(signal.SIGINT) is on_sigint:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        return release
+
+    def _interruption(self) -> TrainingInterrupted:
+        """Save the state reached by Ctrl-C (unless a checkpoint of it exists) and describe it."""
+        path: Path | None = None
+        if self._last_checkpoint is not None and self._last_checkpoint[0] == self.global_step:
+            path = self._last_checkpoint[1]
+        elif self.global_step > 0:
+            path = self.save_checkpoint(reason="interrupted")
+        where = self.run_dir.path if self.run_dir is not None else path
+        hint = f"Trainer.fit(..., resume_from={str(where)!r})"
+        _log.warning(
+            "training_interrupted",
+            step=self.global_step,
+            epoch=self.epoch_label,
+            checkpoint=None if path is None else str(path),
+        )
+        return TrainingInterrupted(self.global_step, self.epoch, path, hint)
 
     def _done(self) -> bool:
         cfg = self.config
@@ -408,7 +605,12 @@ class Trainer:
         return False
 
     def _seed_epoch(self, loader: Iterable[Any], epoch: int) -> None:
-        """Make the epoch's order a pure function of (seed, epoch), so a resumed epoch replays it."""
+        """Make the epoch's order a pure function of (seed, epoch), so a resumed epoch replays it.
+
+        A dataset with ``set_epoch`` (forge-vision's datasets draw seeded augmentations from
+        ``(seed, epoch, sample index)``) is told the epoch too.
+        """
+        _set_dataset_epoch(loader, epoch)
         if hasattr(loader, "set_epoch"):
             # forge loaders (forge.core.data.build_loader) reseed their own sampler and workers.
             loader.set_epoch(epoch)
@@ -431,6 +633,7 @@ class Trainer:
         cfg = self.config
         while not self._done():
             epoch = self.epoch
+            self._epoch_started = time.perf_counter()
             hook.on_epoch_start(trainer=self, epoch=epoch)
             self._seed_epoch(loader, epoch)
             resumable = self._loader_state is not None and hasattr(loader, "load_state_dict")
@@ -443,7 +646,11 @@ class Trainer:
                 # Resuming mid-epoch: replay the epoch's order and drop what was already trained on.
                 for _ in islice(it, self.batch_in_epoch):
                     pass
+            self._in_epoch = True
             self._run_epoch(it)
+            if self._interrupted:
+                # Ctrl-C: stop at this step boundary, the epoch still open (fit saves and raises).
+                return
             if self.should_stop or (cfg.max_steps is not None and self.global_step >= cfg.max_steps):
                 if not self.stop_reason:
                     self.stop_reason = "max_steps" if not self.should_stop else "stopped"
@@ -452,6 +659,10 @@ class Trainer:
                     break
             self.epoch = epoch + 1
             self.batch_in_epoch = 0
+            self._in_epoch = False
+            if self._chatty:
+                elapsed = time.perf_counter() - self._epoch_started
+                _log.info("epoch_end", epoch=self.epoch, step=self.global_step, epoch_time_s=round(elapsed, 3))
             if (
                 cfg.val_every_n_epochs is not None
                 and self.epoch % cfg.val_every_n_epochs == 0
@@ -459,24 +670,38 @@ class Trainer:
             ):
                 self._validate_and_notify()
             hook.on_epoch_end(trainer=self, epoch=epoch)
-        self._flush_log()
+        if not self._interrupted:
+            self._flush_log()
 
     def _run_epoch(self, it: Iterator[Any]) -> None:
         k = self.config.accumulate_grad_batches
         max_steps = self.config.max_steps
         if k == 1 and self._count_fn is None:
             # The common case gets its own loop: no window list, no loss weights.
+            self._fetching = True
             for batch in it:
+                self._fetching = False
                 self.batch_in_epoch += 1
+                samples, tokens = host_counts(batch)
+                self.samples_seen += samples
+                self.tokens_seen += tokens
                 self._step((batch,), None)
                 if self.should_stop or (max_steps is not None and self.global_step >= max_steps):
                     return
+                self._fetching = True
+            self._fetching = False
             return
         while True:
+            # Not marked as fetching: a window cut short by a failing loader has consumed part of
+            # its batches, which a checkpoint could not place.
             window = list(islice(it, k))
             if not window:
                 return
             self.batch_in_epoch += len(window)
+            for batch in window:
+                samples, tokens = host_counts(batch)
+                self.samples_seen += samples
+                self.tokens_seen += tokens
             self._step(window, window_weights(window, self._count_fn, to_device=self._to_device, device=self._device))
             if self.should_stop or (max_steps is not None and self.global_step >= max_steps):
                 return
@@ -588,6 +813,9 @@ class Trainer:
             bad = ~torch.isfinite(step_loss)
             if grad_norm is not None and scaler is None:
                 bad = bad | ~torch.isfinite(grad_norm)
+            if self._distributed:
+                # Every rank skips or stops together: a step skipped on one rank alone would desync DDP.
+                bad = self.accelerator.reduce(bad.to(torch.int32), reduction="sum") > 0
             if bool(bad):
                 self._non_finite(opt, step, "loss or gradients")
                 return
@@ -616,7 +844,7 @@ class Trainer:
             self._validate_and_notify()
 
     def _non_finite(self, opt: torch.optim.Optimizer, step: int, what: str) -> None:
-        where = f"step {step} (epoch {self.epoch}, batch {self.batch_in_epoch})"
+        where = f"step {step} (epoch {self.epoch_label}, batch {self.batch_in_epoch})"
         if self.config.nan_policy == "stop":
             raise NonFiniteError(
                 f"non-finite {what} at optimizer {where}; lower the learning rate, enable grad_clip_norm, "
@@ -624,7 +852,7 @@ class Trainer:
             )
         opt.zero_grad(set_to_none=True)
         self.skipped_steps += 1
-        _log.warning("non_finite_step_skipped", step=step, epoch=self.epoch, skipped=self.skipped_steps)
+        _log.warning("non_finite_step_skipped", step=step, epoch=self.epoch_label, skipped=self.skipped_steps)
 
     def is_validation_due(self) -> bool:
         """Whether validation runs right after the current optimizer step."""
@@ -635,22 +863,34 @@ class Trainer:
         """Write a step log line: the only place the step loop reads device values."""
         if self._loss_sum is None or self._loss_steps == 0:
             return
-        mean = (self._loss_sum / self._loss_steps).item()
+        mean_t = self._loss_sum / self._loss_steps
+        if self._distributed:
+            # The logged loss is the whole batch's, as in one process: the mean of the ranks' means.
+            mean_t = self.accelerator.reduce(mean_t.detach().clone(), reduction="mean")
+        mean = mean_t.item()
         first, last = self._last_log_step + 1, self.global_step
         self._loss_sum, self._loss_steps, self._last_log_step = None, 0, self.global_step
         if not math.isfinite(mean) and self.settings.nan_check == "log" and self.config.nan_policy == "stop":
             raise NonFiniteError(
-                f"non-finite loss between optimizer steps {first} and {last} (epoch {self.epoch}); "
+                f"non-finite loss between optimizer steps {first} and {last} (epoch {self.epoch_label}); "
                 "set trainer.nan_check='step' to name the exact step"
             )
         assert self.optimizer is not None
+        now = time.perf_counter()
+        since, samples, tokens = self._log_mark
+        elapsed = max(now - since, 1e-9)
+        self._log_mark = (now, self.samples_seen, self.tokens_seen)
         record: dict[str, Any] = {
             "step": self.global_step,
-            "epoch": self.epoch,
+            "epoch": self.epoch_label,
             "train/loss": mean,
             "lr": float(self.optimizer.param_groups[0]["lr"]),
+            "samples_per_s": round((self.samples_seen - samples) / elapsed, 2),
+            "epoch_time_s": round(now - self._epoch_started, 3),
             "time": time.time(),
         }
+        if self.tokens_seen > tokens:
+            record["tokens_per_s"] = round((self.tokens_seen - tokens) / elapsed, 2)
         if self.skipped_steps:
             record["skipped_steps"] = self.skipped_steps
         if self.scaler is not None:
@@ -664,10 +904,13 @@ class Trainer:
             record: JSON-able values (``step`` and metric names).
             event: The log event name ("train_step", "validation", ...).
         """
+        if "time" not in record:
+            record = {**record, "time": time.time()}
         if self.run_dir is not None and self.accelerator.is_main_process:
             self.run_dir.log_step(record)
-        if self.settings.log_level in ("debug", "info"):
-            _log.info(event, **{k.replace("/", "_"): v for k, v in record.items() if k != "time"})
+        if self._chatty:
+            # The same keys as log.jsonl and metrics.json ("val/loss"); the console line has its own timestamp.
+            _log.info(event, **{k: v for k, v in record.items() if k != "time"})
 
     # ------------------------------------------------------------------ validation
 
@@ -678,7 +921,7 @@ class Trainer:
         self._last_val_step = self.global_step
         hook.on_validation_start(trainer=self)
         metrics = self.validate()
-        record = {"step": self.global_step, "epoch": self.epoch, **metrics}
+        record = {"step": self.global_step, "epoch": self.epoch_label, **metrics}
         self.latest_metrics = dict(metrics)
         self.history.append(record)
         self.log_metrics(record, event="validation")
@@ -742,12 +985,26 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
 
     def state_groups(self) -> dict[str, Any]:
-        """Every tensor-bearing state of the run, grouped for :func:`forge.core._checkpoint.save_checkpoint`."""
-        return _checkpointing.state_groups(self)
+        """Every tensor-bearing state of the run, grouped for :func:`forge.core._checkpoint.save_checkpoint`.
+
+        Beside the model, optimizer, scheduler, scaler and callbacks: the running sum of the
+        losses not yet logged (``running_loss``), so the first step line after a resume is the one
+        the uninterrupted run writes.
+        """
+        groups = _checkpointing.state_groups(self)
+        if self._loss_sum is not None:
+            groups["running_loss"] = {"sum": self._loss_sum.detach().clone()}
+        return groups
 
     def trainer_state(self) -> dict[str, Any]:
         """The JSON-able counters and data position that exact resume needs."""
-        return _checkpointing.trainer_state(self, last_log_step=self._last_log_step, loader=self._train_loader)
+        state = _checkpointing.trainer_state(self, last_log_step=self._last_log_step, loader=self._train_loader)
+        state["loss_steps"] = self._loss_steps if self._loss_sum is not None else 0
+        state["schedule_total_steps"] = self._planned_total
+        state["samples_seen"], state["tokens_seen"] = self.samples_seen, self.tokens_seen
+        # The data position counts this rank's samples: a resume on another world size converts it.
+        state["world_size"] = self.accelerator.num_processes
+        return state
 
     def save_checkpoint(self, *, reason: str = "periodic") -> Path | None:
         """Write a checkpoint through :attr:`checkpoints` (main process only).
@@ -758,9 +1015,37 @@ class Trainer:
         Returns:
             The checkpoint directory, or None when there are no checkpoints or on non-main ranks.
         """
-        if self.checkpoints is None or not self.accelerator.is_main_process:
+        if self.checkpoints is None:
             return None
-        return _checkpointing.save(self.checkpoints, self, self.state_groups(), self.trainer_state(), reason=reason)
+        rank_rngs: list[Any] | None = None
+        if self._distributed and reason != "interrupted":
+            # Every rank saves at the same step (an interruption may not: no collective then). The
+            # running loss becomes the ranks' mean, which leaves the next (reduced) log line unchanged
+            # and makes the saved value the one every rank resumes with; each rank's generators are
+            # gathered, so every rank resumes on its own stream.
+            from forge.core._reproducibility import capture_rng_state
+            from forge.core.distributed._process import gather_to_main
+
+            if self._loss_sum is not None:
+                self._loss_sum = self.accelerator.reduce(self._loss_sum.detach().clone(), reduction="mean")
+            rank_rngs = gather_to_main(capture_rng_state())
+        if not self.accelerator.is_main_process:
+            return None
+        started = time.perf_counter()
+        groups = self.state_groups()
+        if rank_rngs is not None:
+            groups["rank_rng"] = {str(r): state for r, state in enumerate(rank_rngs) if r > 0}
+        path = _checkpointing.save(self.checkpoints, self, groups, self.trainer_state(), reason=reason)
+        self._last_checkpoint = (self.global_step, path)
+        if self._chatty:  # the detail -vv shows; never in industrial mode's quiet log
+            _log.debug(
+                "checkpoint_saved",
+                step=self.global_step,
+                reason=reason,
+                path=str(path),
+                seconds=round(time.perf_counter() - started, 3),
+            )
+        return path
 
     def load_checkpoint(self, source: str | Path) -> None:
         """Restore weights, optimizer, scheduler, scaler, callbacks, RNG and data position.
@@ -771,10 +1056,137 @@ class Trainer:
         Raises:
             CheckpointError: nothing loadable at ``source``, or ``fit`` has not set up the model yet.
         """
-        state = _checkpointing.restore(self, source)
+        restored = _checkpointing.restore(self, source)
+        state = restored.state
         self._last_log_step = int(state.get("last_log_step", self.global_step))
         self._loader_state = state.get("loader")
-        _log.info("resumed", source=str(source), step=self.global_step, epoch=self.epoch)
+        saved_world, world = int(state.get("world_size", 1)), self.accelerator.num_processes
+        if saved_world != world:
+            batch_size = getattr(_unwrap_loader(self._train_loader), "batch_size", None)
+            self._loader_state, self.batch_in_epoch = _checkpointing.reshard_position(
+                self._loader_state, self.batch_in_epoch, saved_world, world, batch_size, where=restored.path
+            )
+        rank = self.accelerator.process_index
+        if rank != 0:
+            # restore() put back rank 0's generators; this rank takes its own saved ones when the world
+            # size is unchanged, else a stream of its own from (seed, step, rank).
+            from forge.core._reproducibility import restore_rng_state, seed_everything
+
+            saved = restored.groups.get("rank_rng", {}).get(str(rank)) if saved_world == world else None
+            if saved is not None:
+                restore_rng_state(saved)
+            else:
+                from forge.core.data._seeding import derive_seed
+                from forge.core.distributed._env import rank_seed
+
+                seed_everything(rank_seed(derive_seed(self.config.seed, "resume", self.global_step) % (2**32), rank))
+        running = restored.groups.get("running_loss")
+        steps = int(state.get("loss_steps", 0))
+        if running is not None and steps:
+            self._loss_sum, self._loss_steps = running["sum"].to(self._device), steps
+        else:
+            self._loss_sum, self._loss_steps = None, 0
+        self.samples_seen = int(state.get("samples_seen", 0))
+        self.tokens_seen = int(state.get("tokens_seen", 0))
+        self._last_checkpoint = (self.global_step, restored.path)
+        self._replan_schedule(restored.planned_total_steps(self._steps_per_epoch), restored.trainer_config)
+        _log.info("resumed", source=str(restored.path), step=self.global_step, epoch=self.epoch_label)
+        if self._chatty:
+            _log.debug(
+                "resume_state",
+                batch_in_epoch=self.batch_in_epoch,
+                loader=self._loader_state,
+                unlogged_loss_steps=self._loss_steps,
+                samples_seen=self.samples_seen,
+                groups=sorted(restored.groups),
+            )
+
+    def _replan_schedule(self, saved_total: int | None, saved_config: Mapping[str, Any]) -> None:
+        """After a resume that changed the run's length, re-plan the learning-rate schedule.
+
+        The schedule is rebuilt for the new total number of steps and advanced by the steps
+        already taken, so training goes on along the schedule the new length implies (not at the
+        old schedule's final rate). A metric-driven schedule (plateau) does not depend on the
+        length and is kept; a scheduler given built (not as a factory) cannot be rebuilt, which a
+        warning says.
+        """
+        total, sched, opt = self._planned_total, self.scheduler, self.optimizer
+        if sched is None or opt is None or saved_total is None or total is None or saved_total == total:
+            return
+        changed = {
+            f"trainer.{key}": [saved_config.get(key), getattr(self.config, key)]
+            for key in ("max_epochs", "max_steps")
+            if key in saved_config and saved_config.get(key) != getattr(self.config, key)
+        }
+        if getattr(sched, "requires_metrics", False):
+            return
+        if self._scheduler_factory is None:
+            _log.warning(
+                "schedule_not_replanned",
+                changed=changed,
+                total_steps=total,
+                planned_total_steps=saved_total,
+                reason="the scheduler was given built, not as a factory (optimizer, total_steps) -> scheduler",
+            )
+            return
+        done = int(getattr(sched, "last_step", getattr(sched, "last_epoch", 0)))
+        before = float(opt.param_groups[0]["lr"])
+        fresh = self._scheduler_factory(opt, total)
+        with warnings.catch_warnings():
+            # replaying the schedule steps no optimizer, which torch's schedulers warn about
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(done):
+                fresh.step()
+        self.scheduler = fresh
+        _log.warning(
+            "schedule_replanned",
+            changed=changed,
+            total_steps=total,
+            planned_total_steps=saved_total,
+            at_step=self.global_step,
+            lr_before=before,
+            lr_now=float(opt.param_groups[0]["lr"]),
+            note="the learning-rate schedule now runs over the new total; the rate continues from its value there",
+        )
+
+
+def _is_factory(scheduler: Any) -> bool:
+    """Whether ``scheduler`` is a factory ``(optimizer, total_steps) -> scheduler`` (not a built one)."""
+    built = hasattr(scheduler, "step") and hasattr(scheduler, "state_dict")
+    return scheduler is not None and not built and callable(scheduler)
+
+
+def _unwrap_loader(loader: Any) -> Any:
+    """The innermost loader holding a ``dataset``, looking through wrappers that keep theirs as ``.loader``."""
+    while loader is not None and not hasattr(loader, "dataset") and hasattr(loader, "loader"):
+        loader = loader.loader
+    return loader
+
+
+def _shards_itself(loader: Any, world_size: int) -> bool:
+    """Whether ``loader`` is a forge loader already split over ``world_size`` ranks (no resharding wanted)."""
+    holder = getattr(_unwrap_loader(loader), "resumable", None)
+    return getattr(holder, "world_size", None) == world_size
+
+
+def _set_dataset_epoch(loader: Any, epoch: int) -> None:
+    """Call the dataset's ``set_epoch`` unless the loader moves it itself (a forge sharded stream)."""
+    inner = _unwrap_loader(loader)
+    dataset = getattr(inner, "dataset", None)
+    if dataset is None or dataset is getattr(inner, "resumable", None):
+        return
+    set_epoch = getattr(dataset, "set_epoch", None)
+    if callable(set_epoch):
+        set_epoch(epoch)
+
+
+def _dataset_size(loader: Any) -> int | None:
+    """The number of samples of a loader's dataset, or None when it has no length."""
+    dataset = getattr(_unwrap_loader(loader), "dataset", None)
+    try:
+        return None if dataset is None else len(dataset)
+    except TypeError:
+        return None
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ from forge.core.errors import DataError
 from forge.vision.datasets.configs import ImageFolderConfig
 from forge.vision.datasets.digits import image_schema
 from forge.vision.datasets.in_memory import build_transform
+from forge.vision.datasets.seeding import EpochSeeding
 
 __all__ = ["ImageFolder", "build_image_folder", "load_image"]
 
@@ -44,7 +45,7 @@ def load_image(path: str | Path, mode: str = "RGB") -> Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1).to(torch.float32).div_(255.0)
 
 
-class ImageFolder(Dataset[tuple[Tensor, int]]):
+class ImageFolder(EpochSeeding, Dataset[tuple[Tensor, int]]):
     """A folder of class sub-folders of images; yields ``(image, label)``.
 
     Args:
@@ -92,6 +93,7 @@ class ImageFolder(Dataset[tuple[Tensor, int]]):
             )
         self.mode = mode
         self.transform = transform
+        self._init_epoch()
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -99,9 +101,29 @@ class ImageFolder(Dataset[tuple[Tensor, int]]):
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
         path, label = self.samples[index]
         image = load_image(path, self.mode)
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, label
+        return self.apply_transform(self.transform, image, index % len(self)), label
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, int]]:
+        """Load one batch (torch's fetcher calls this); its images must all have one size.
+
+        Raises:
+            DataError: images of different sizes (after the transform) in the batch, naming the
+                files, their sizes and the transform that makes them equal.
+        """
+        items = [self[i] for i in indices]
+        sizes: dict[tuple[int, ...], Path] = {}
+        for i, (image, _) in zip(indices, items, strict=True):
+            sizes.setdefault(tuple(image.shape), self.samples[i][0])
+        if len(sizes) > 1:
+            shown = "; ".join(f"{path} is {_size(shape)}" for shape, path in list(sizes.items())[:4])
+            raise DataError(
+                f"image folder {str(self.directory)!r}: one batch holds images of different sizes ({shown}); "
+                "a batch stacks images of one size: resize them to one size in every split, e.g. "
+                'data.train_transform = {name = "vision.random_resized_crop", size = [H, W]} and '
+                'data.eval_transform = {name = "vision.compose", transforms = [{name = "vision.resize", size = [H]}, '
+                '{name = "vision.center_crop", size = [H, W]}]}'
+            )
+        return items
 
     def fingerprint_record(self, *, contents: bool) -> dict[str, Any]:
         """What the folder's fingerprint covers, as plain data for :func:`forge.core.data.digest`.
@@ -115,6 +137,12 @@ class ImageFolder(Dataset[tuple[Tensor, int]]):
         files = [[p.relative_to(self.directory).as_posix(), label, p.stat().st_size] for p, label in self.samples]
         paths = [p for p, _ in self.samples]
         return {"files": files, "contents": fingerprint_files(paths, root=self.directory) if contents else None}
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    """``"3x32x28 (channels x height x width)"`` for an image tensor's shape."""
+    dims = "x".join(str(d) for d in shape)
+    return f"{dims} (channels x height x width)" if len(shape) == 3 else dims
 
 
 def build_image_folder(config: ImageFolderConfig) -> DatasetSplits:

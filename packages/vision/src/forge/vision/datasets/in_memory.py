@@ -10,6 +10,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from forge.core.errors import DataError
+from forge.vision.datasets.seeding import EpochSeeding
 
 __all__ = ["ImageTensorDataset", "build_transform"]
 
@@ -34,13 +35,15 @@ def build_transform(data: Mapping[str, Any] | None, where: str) -> Callable[[Ten
     return transform_from_dict(data, where=where)
 
 
-class ImageTensorDataset(Dataset[tuple[Tensor, int]]):
+class ImageTensorDataset(EpochSeeding, Dataset[tuple[Tensor, int]]):
     """Images ``(N, C, H, W)`` with integer labels ``(N,)``; yields ``(image, label)``.
 
     Args:
         images: Float images with values in [0, 1].
         labels: Integer class labels.
         transform: Applied to each image as it is read (e.g. a :class:`~forge.vision.transforms.Compose`).
+            A seeded one draws each image's augmentation from ``(seed, epoch, index)`` (see
+            :mod:`forge.vision.datasets.seeding`), so runs resume and repeat exactly.
 
     Raises:
         DataError: if the shapes or dtypes do not fit.
@@ -59,6 +62,7 @@ class ImageTensorDataset(Dataset[tuple[Tensor, int]]):
         self.images = images
         self.labels = labels.to(torch.int64)
         self.transform = transform
+        self._init_epoch()
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -66,7 +70,6 @@ class ImageTensorDataset(Dataset[tuple[Tensor, int]]):
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for a dataset of {len(self)} images")
-        image = self.images[index]
-        if self.transform is not None:
-            image = self.transform(image)
+        index = index % len(self)
+        image = self.apply_transform(self.transform, self.images[index], index)
         return image, int(self.labels[index])

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from forge.vision.explain.overlay import colorize as colorize
     from forge.vision.explain.overlay import heatmap as heatmap
     from forge.vision.explain.overlay import render_overlay as render_overlay
+    from forge.vision.explain.run_image import Explanation as Explanation
     from forge.vision.explain.run_image import explain_run_image as explain_run_image
     from forge.vision.explain.saliency import METHODS as METHODS
     from forge.vision.explain.saliency import explain as explain

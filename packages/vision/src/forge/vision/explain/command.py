@@ -40,7 +40,10 @@ def explain_command(run_dir: Path, image: Path, method: str, target: int | None,
     from forge.vision.explain.run_image import explain_run_image
 
     try:
-        path, cls = explain_run_image(run_dir, image, method=method, target=target, out=out, which=which)
+        done = explain_run_image(run_dir, image, method=method, target=target, out=out, which=which)
     except ForgeError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{method} attribution for class {cls} written to {path}")
+    click.echo(
+        f"{method} attribution for class {done.class_name!r} (index {done.target}, probability "
+        f"{done.probability:.3f}) written to {done.path}"
+    )

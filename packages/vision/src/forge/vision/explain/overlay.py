@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from forge.core.errors import DataError
@@ -93,6 +93,8 @@ def render_overlay(
     colormap: str = "jet",
     min_size: int = 224,
     side_by_side: bool = True,
+    title: str | None = None,
+    colorbar: bool = False,
 ) -> Image.Image:
     """Draw the attribution heatmap over the image (and, by default, the plain image beside it).
 
@@ -104,6 +106,8 @@ def render_overlay(
         colormap: One of :data:`COLORMAPS`.
         min_size: Small images are enlarged (nearest neighbour) so their shorter side is at least this.
         side_by_side: Put the plain image left of the overlay.
+        title: A line of text drawn above the panels (e.g. the class and its probability).
+        colorbar: Draw the colormap below the panels, labelled from low to high attribution.
 
     Returns:
         The rendered Pillow image.
@@ -129,8 +133,42 @@ def render_overlay(
     if short < min_size:
         factor = -(-min_size // short)
         out = out.resize((out.width * factor, out.height * factor), Image.Resampling.NEAREST)
+    if title is not None or colorbar:
+        out = _annotate(out, title=title, colormap=colormap if colorbar else None)
     if path is not None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         out.save(target, format="PNG")
     return out
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (OSError, TypeError, ValueError):  # a Pillow built without FreeType has only the bitmap font
+        return ImageFont.load_default()
+
+
+def _annotate(panels: Image.Image, *, title: str | None, colormap: str | None) -> Image.Image:
+    """``panels`` with a title band above and a labelled colour bar below (each when asked for)."""
+    width = max(panels.width, 240)
+    size = max(12, min(20, width // 28))
+    font = _font(size)
+    title_h = size * 2 if title is not None else 0
+    bar_h = size * 3 if colormap is not None else 0
+    canvas = Image.new("RGB", (width, title_h + panels.height + bar_h), "white")
+    canvas.paste(panels, ((width - panels.width) // 2, title_h))
+    draw = ImageDraw.Draw(canvas)
+    if title is not None:
+        draw.text((width // 2, title_h // 2), title, fill="black", font=font, anchor="mm")
+    if colormap is not None:
+        top = title_h + panels.height + size // 2
+        left, right = width // 6, width - width // 6
+        ramp = torch.linspace(0, 1, right - left).unsqueeze(0).expand(size, -1)
+        canvas.paste(Image.fromarray(colorize(ramp, colormap), mode="RGB"), (left, top))
+        draw.rectangle((left - 1, top - 1, right, top + size), outline="black")
+        label_y = top + size // 2
+        draw.text((left - 4, label_y), "low", fill="black", font=font, anchor="rm")
+        draw.text((right + 4, label_y), "high", fill="black", font=font, anchor="lm")
+        draw.text((width // 2, top + size + size // 2 + 1), "attribution", fill="black", font=font, anchor="mm")
+    return canvas

@@ -7,15 +7,20 @@ its mode after), accepts one image or a batch, and returns attributions shaped l
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from forge.core import get_logger
 from forge.core.errors import ConfigError, DataError
 
 __all__ = ["METHODS", "explain", "last_conv_layer"]
+
+_log = get_logger(__name__)
 
 METHODS = ("gradients", "integrated_gradients", "smoothgrad", "grad_cam")
 """The attribution methods :func:`explain` knows."""
@@ -113,12 +118,21 @@ def explain(
             f"{getattr(inputs, 'dtype', type(inputs).__name__)} {tuple(getattr(inputs, 'shape', ()))}"
         )
     single = inputs.dim() == 3
-    x = (inputs.unsqueeze(0) if single else inputs).detach()
+    # requiring gradients here spares Captum its "did not already require gradients" warning
+    x = (inputs.unsqueeze(0) if single else inputs).detach().requires_grad_(True)
     was_training = model.training
     model.eval()
     try:
         targets = _targets(model, x, target)
-        attributions = _METHOD_FUNCS[method](model, x, targets, opts).detach()
+        with warnings.catch_warnings(record=True) as caught:
+            # Captum's own warnings are about its internals, not the caller's model: logged, not shown
+            warnings.filterwarnings("always", module=r"captum(\.|$)")
+            attributions = _METHOD_FUNCS[method](model, x, targets, opts).detach()
+        for warning in caught:
+            if warning.filename and "captum" in Path(warning.filename).parts:
+                _log.debug("explain.captum_warning", category=warning.category.__name__, message=str(warning.message))
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     finally:
         model.train(was_training)
     return attributions[0] if single else attributions
@@ -153,7 +167,7 @@ def _integrated_gradients(model: nn.Module, x: Tensor, targets: Tensor, opts: di
 def _smoothgrad(model: nn.Module, x: Tensor, targets: Tensor, opts: dict[str, Any]) -> Tensor:
     from captum.attr import NoiseTunnel, Saliency
 
-    span = float(x.max() - x.min()) or 1.0
+    span = float(x.detach().max() - x.detach().min()) or 1.0
     stdev = float(opts.get("stdev", 0.15 * span))
     seed = opts.get("seed")
     # Captum draws the noise from torch's global generator; fork it so a seed does not disturb the caller.

@@ -8,7 +8,10 @@ equal torchvision's (V2: 3,504,872; V3-Large: 5,483,032; V3-Small: 2,542,856 at 
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+import warnings
+from collections.abc import Callable
+from typing import ClassVar, cast
 
 import torch
 from torch import nn
@@ -31,9 +34,18 @@ __all__ = [
     "InvertedResidualV2",
     "MobileNetV2",
     "MobileNetV3",
+    "SmallInputWarning",
     "build_mobilenet",
     "example_input",
 ]
+
+
+_is_tracing = cast(Callable[[], bool], torch.jit.is_tracing)  # type: ignore[attr-defined]  # not re-exported in torch's stubs
+
+
+class SmallInputWarning(UserWarning):
+    """The input images are smaller than the model downsamples: its features collapse to one pixel early."""
+
 
 # expand ratio t, out channels c, repeats n, stride s (Sandler et al., table 2).
 _V2_SETTING: tuple[tuple[int, int, int, int], ...] = (
@@ -140,11 +152,52 @@ class _MobileNetBase(nn.Module):
     features: nn.Sequential
     classifier: nn.Sequential
     stage_sizes: tuple[int, ...]
+    __jit_unused_properties__: ClassVar[list[str]] = ["total_stride"]
+    strides: tuple[int, ...]
+    """The strides above 1 of the stem and the blocks, in order: their product is the total downsampling."""
 
     def __init__(self, config: MobileNetConfig) -> None:
         super().__init__()
         self.config = config
         self.gradient_checkpointing = config.gradient_checkpointing
+        self._input_checked = False
+
+    @property
+    def total_stride(self) -> int:
+        """How many times smaller than the input the last feature map is (32 for the ImageNet stem)."""
+        return math.prod(self.strides)
+
+    @torch.jit.unused
+    def _check_input_size(self, x: torch.Tensor) -> None:
+        """Warn (once, at the first forward) when ``x`` is smaller than the model's total downsampling.
+
+        A MobileNet downsamples 32 times (16 with the small stem): on 8x8 digits its feature map is
+        1x1 after the second or third stage, the later stages see no spatial structure, and the
+        model trains to chance. Cheap: it looks at the first input's size only.
+        """
+        self._input_checked = True
+        if x.dim() != 4:
+            return
+        height, width = int(x.shape[-2]), int(x.shape[-1])
+        if min(height, width) >= self.total_stride:
+            return
+        size, collapsed = min(height, width), 0
+        for stride in self.strides:
+            if size <= 1:
+                break
+            size = -(-size // stride)
+            collapsed += 1
+        name = type(self).__name__
+        warnings.warn(
+            SmallInputWarning(
+                f"{name} ({self.config.variant}, stem={self.config.stem!r}) downsamples its input "
+                f"{self.total_stride}x, but got {height}x{width} images: its feature map is 1x1 after {collapsed} "
+                f"of its {len(self.strides)} strided layers, so it sees little spatial structure and may train "
+                f"to chance. Use images of at least {self.total_stride}x{self.total_stride} (resize them), or a model "
+                "that downsamples less, e.g. vision.resnet18 with stem='small' (8x)."
+            ),
+            stacklevel=3,
+        )
 
     def set_gradient_checkpointing(self, enabled: bool = True) -> None:
         """Turn per-stage activation checkpointing on or off (applies while training)."""
@@ -187,6 +240,9 @@ class _MobileNetBase(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits (N, num_classes) for images ``x`` (N, in_chans, H, W)."""
+        # is_compiling first: a compiled forward never reads (or guards on) the flag; a traced one skips it
+        if not torch.compiler.is_compiling() and not _is_tracing() and not self._input_checked:
+            self._check_input_size(x)
         return self.forward_head(self.forward_features(x))
 
 
@@ -227,6 +283,8 @@ class MobileNetV2(_MobileNetBase):
         layers.append(ConvNormAct(cin, self.num_features, 1, norm=norm, activation=act))
         self.features = nn.Sequential(*layers)
         self.stage_sizes = tuple(n for _, _, n, _ in _V2_SETTING)
+        stem_stride = 1 if config.stem == "small" else 2
+        self.strides = tuple(s for s in (stem_stride, *(s for _, _, _, s in _V2_SETTING)) if s > 1)
         self.classifier = nn.Sequential(nn.Dropout(p=config.dropout), nn.Linear(self.num_features, config.num_classes))
         self._init(config.zero_init_residual)
 
@@ -284,6 +342,7 @@ class MobileNetV3(_MobileNetBase):
         layers.append(ConvNormAct(last_in, last_out, 1, norm=norm, activation=hs))
         self.features = nn.Sequential(*layers)
         self.stage_sizes = _stage_sizes([r[7] for r in rows])
+        self.strides = tuple(s for s in (stem_stride, *(r[6] for r in rows)) if s > 1)
         self.num_features = last_out
         hidden = adjust(last_channel)
         self.classifier = nn.Sequential(
@@ -313,6 +372,10 @@ def build_mobilenet(config: MobileNetConfig) -> MobileNetV2 | MobileNetV3:
 
 
 def example_input(config: MobileNetConfig) -> torch.Tensor:
-    """A small random batch the model accepts: 2 x in_chans x 64 x 64 (8 x 8 for the small stem)."""
-    size = 8 if config.stem == "small" else 64
+    """A small random batch the model is made for: 2 x in_chans x 64 x 64 (16 x 16 for the small stem).
+
+    Not smaller than the model downsamples (16x with the small stem), which would warn
+    (:class:`SmallInputWarning`).
+    """
+    size = 16 if config.stem == "small" else 64
     return torch.randn(2, config.in_chans, size, size)

@@ -199,7 +199,11 @@ class Compose:
         transforms: The transforms, or a :class:`ComposeConfig` whose dicts are built into them.
         seed: Seed of a generator owned by this Compose, used when a call passes no generator.
             The generator advances on every call, so a seeded Compose gives the same sequence of
-            augmentations run after run.
+            augmentations run after run (:meth:`state_dict` saves its position). forge's vision
+            datasets do not use that advancing stream: they call a seeded Compose with a generator
+            of each image's own, seeded from ``(seed, epoch, sample index)``
+            (:mod:`forge.vision.datasets.seeding`), so the draws are the same in any DataLoader
+            worker and after a resume.
 
     Raises:
         ConfigError: if a transform dict is invalid, or ``seed`` is given with a config.
@@ -248,6 +252,24 @@ class Compose:
         """
         self.seed = seed
         self._generator = torch.Generator().manual_seed(seed)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The position of this Compose's own generator: ``{"seed", "generator"}`` (None when unseeded)."""
+        state = None if self._generator is None else self._generator.get_state()
+        return {"seed": self.seed, "generator": state}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output, so the next call draws what it would have drawn.
+
+        Raises:
+            DataError: the state belongs to a Compose with another seed.
+        """
+        if state.get("seed") != self.seed:
+            raise DataError(
+                f"vision.compose: the state is of a Compose seeded {state.get('seed')!r}, this one has {self.seed!r}"
+            )
+        if self._generator is not None and state.get("generator") is not None:
+            self._generator.set_state(state["generator"])
 
     def __call__(self, images: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
         """Apply every transform in order.

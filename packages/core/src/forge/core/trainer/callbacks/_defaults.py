@@ -27,13 +27,14 @@ def default_callbacks(
 
     EMA (``config.ema``), the profiler (``config.profiler``, with a run directory), the user's
     callbacks, early stopping (``config.early_stopping``), checkpointing (when checkpoints are
-    written) and the progress bar (``config.progress``, main process only).
+    written) and progress (``config.progress``: a bar on a terminal, plain lines
+    otherwise; main process only).
 
     Args:
         config: The trainer configuration.
         run_dir: The run directory's path; the profiler writes into its ``profile/`` folder.
         checkpoints: Whether the trainer has somewhere to write checkpoints.
-        is_main_process: Whether this process shows the progress bar.
+        is_main_process: Whether this process shows progress.
         user_callbacks: The callbacks given to the Trainer.
 
     Returns:
@@ -49,6 +50,12 @@ def default_callbacks(
         callbacks.append(build_early_stopping(config.early_stopping))
     if checkpoints:
         callbacks.append(CheckpointCallback(config.checkpoint))
-    if ProgressCallback.wanted(config.progress) and is_main_process:
-        callbacks.append(ProgressCallback())
+    if config.progress is not False and is_main_process:
+        callbacks.append(
+            ProgressCallback(
+                bar=ProgressCallback.wanted(config.progress),
+                every_s=config.progress_every_s,
+                quiet=config.resolved().log_level not in ("debug", "info"),
+            )
+        )
     return callbacks

@@ -1,7 +1,10 @@
 """Profile a window of training steps with torch.profiler.
 
-Writes ``trace.json`` (open in chrome://tracing or Perfetto), ``top_ops.txt`` (the profiler's table)
-and ``top_ops.json`` (the top operators by self time, with call counts and memory) into a folder.
+Writes ``trace.json`` (open in chrome://tracing or Perfetto), ``top_ops.txt`` (the profiler's table),
+``top_ops.json`` (the top operators by self time, with call counts and memory) and
+``communication.json`` (time in collectives versus compute, see
+:func:`forge.core.distributed._comm_profile.communication_summary`) into a folder; in a
+multi-process run each rank writes its own ``rank-K/`` subfolder.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forge.core._atomic import write_file, write_json, write_text
+from forge.core.distributed._comm_profile import communication_summary
 from forge.core.trainer._config import ProfilerConfig
 from forge.core.trainer._events import Callback
 
@@ -31,7 +35,7 @@ class ProfilerCallback(Callback):
 
     def __init__(self, config: ProfilerConfig | None = None, output_dir: str | Path = "profile") -> None:
         self.config = config or ProfilerConfig()
-        self.output_dir = Path(output_dir)
+        self.output_dir = self._root = Path(output_dir)
         self._prof: Any = None
         self.written: list[Path] = []
 
@@ -39,6 +43,10 @@ class ProfilerCallback(Callback):
         """Start the profiler with its schedule."""
         import torch.profiler as tp
 
+        from forge.core.distributed._process import world
+
+        rank, world_size = world()
+        self.output_dir = self._root / f"rank-{rank}" if world_size > 1 else self._root
         cfg = self.config
         activities = [tp.ProfilerActivity.CPU]
         if trainer.device.type == "cuda":
@@ -87,7 +95,14 @@ class ProfilerCallback(Callback):
             for e in rows[: self.config.top_k]
         ]
         write_json(self.output_dir / "top_ops.json", {"sort_by": sort_by, "ops": top})
-        self.written = [trace, self.output_dir / "top_ops.txt", self.output_dir / "top_ops.json"]
+        communication = communication_summary(averages, device=self._device == "cuda", top_k=self.config.top_k)
+        write_json(self.output_dir / "communication.json", communication)
+        self.written = [
+            trace,
+            self.output_dir / "top_ops.txt",
+            self.output_dir / "top_ops.json",
+            self.output_dir / "communication.json",
+        ]
 
 
 def build_profiler(config: ProfilerConfig) -> ProfilerCallback:
