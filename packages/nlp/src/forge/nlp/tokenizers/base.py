@@ -35,6 +35,7 @@ __all__ = [
     "MANIFEST",
     "TextTokenizer",
     "check_text",
+    "encode_sample",
     "expand_text_files",
     "iter_file_lines",
     "load_tokenizer",
@@ -120,6 +121,22 @@ def check_text(text: object, where: str) -> str:
                 f"({text[exc.start : exc.end]!r}: {exc.reason}); lone surrogates are not text"
             ) from None
     return text
+
+
+def encode_sample(tokenizer: TextTokenizer, sample: Any) -> Any:
+    """A text sample as a tokenizer transform returns it: a ``str`` becomes a 1-D ``int64`` tensor of
+    ids, a ``(text, target)`` tuple becomes ``(ids, target)``.
+
+    Raises:
+        DataError: The sample is neither, or its text cannot be encoded.
+    """
+    import torch
+
+    if isinstance(sample, str):
+        return torch.tensor(tokenizer.encode(sample), dtype=torch.int64)
+    if isinstance(sample, tuple) and len(sample) == 2 and isinstance(sample[0], str):
+        return torch.tensor(tokenizer.encode(sample[0]), dtype=torch.int64), sample[1]
+    raise DataError(f"{tokenizer.name}: expected a str or a (text, target) tuple, got {type(sample).__name__}")
 
 
 def pad_rows(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:

@@ -19,7 +19,7 @@ from torch import Tensor
 from forge.core.config import unstructure
 from forge.core.data import Transform, config_from_args, decode_utf8
 from forge.core.errors import DataError
-from forge.nlp.tokenizers.base import write_manifest
+from forge.nlp.tokenizers.base import encode_sample, write_manifest
 from forge.nlp.tokenizers.configs import ByteTokenizerConfig
 
 __all__ = ["BYTE_VOCAB_SIZE", "ByteTokenizer"]
@@ -278,8 +278,4 @@ class ByteTokenizer(Transform):
         Raises:
             DataError: The sample is neither, or its text cannot be encoded.
         """
-        if isinstance(sample, str):
-            return torch.tensor(self.encode(sample), dtype=torch.int64)
-        if isinstance(sample, tuple) and len(sample) == 2 and isinstance(sample[0], str):
-            return torch.tensor(self.encode(sample[0]), dtype=torch.int64), sample[1]
-        raise DataError(f"{self.name}: expected a str or a (text, target) tuple, got {type(sample).__name__}")
+        return encode_sample(self, sample)

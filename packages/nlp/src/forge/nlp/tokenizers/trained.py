@@ -27,6 +27,7 @@ from forge.core.errors import DataError
 from forge.nlp.tokenizers.base import (
     MANIFEST,
     check_text,
+    encode_sample,
     expand_text_files,
     iter_file_lines,
     pad_rows,
@@ -252,13 +253,7 @@ class _LearnedTokenizer(Transform):
         Raises:
             DataError: The sample is neither, or its text cannot be encoded.
         """
-        import torch
-
-        if isinstance(sample, str):
-            return torch.tensor(self.encode(sample), dtype=torch.int64)
-        if isinstance(sample, tuple) and len(sample) == 2 and isinstance(sample[0], str):
-            return torch.tensor(self.encode(sample[0]), dtype=torch.int64), sample[1]
-        raise DataError(f"{self.name}: expected a str or a (text, target) tuple, got {type(sample).__name__}")
+        return encode_sample(self, sample)
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike[str]) -> Path:
