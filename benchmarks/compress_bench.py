@@ -1,26 +1,48 @@
-"""CPU latency, size and held-out accuracy of one trained run in every deployment form, side by side.
+"""CPU latency, size and held-out accuracy of trained models in every deployment form, side by side.
 
-Forms: fp32 eager, ``torch.compile``, ONNX Runtime, AOTInductor, torchao int8 dynamic (eager and
-compiled) and int8 static (PT2E, compiled). Latency is the median of ``--iters`` calls at batch 1
-and batch 32 (real test inputs), measured form after form in one process with the same thread
-count; accuracy is the recipe's metric over the whole test split; size is what the form ships
-(state dict, .onnx or .pt2 file).
+Models (``--models``, trained here on bundled data, no download; seeded, deterministic kernels and
+one thread, so a run's weights do not depend on ``--threads``; a finished run in ``--work`` is reused):
 
-Without ``--run`` it first trains the two reference runs on scikit-learn's digits (no download):
-``mlp`` (linear-heavy: 64 -> 1024 -> 1024 -> 1024 -> 10) and ``resnet`` (the vision/digits
-recipe, convolution-heavy). Run::
+- ``mlp``: linear-heavy, 64 -> 1024 -> 1024 -> 1024 -> 10 on scikit-learn's digits;
+- ``resnet``: the ``vision/digits`` recipe (forge-vision's ResNet-18, small stem, width 0.5),
+  convolution-heavy;
+- ``bert``: the ``nlp/text-classification`` recipe (forge-nlp's BERT-style
+  ``nlp.encoder_classifier``, 2 layers, d_model 64) on its shipped 300-sentence topic CSV.
 
-    python benchmarks/compress_bench.py --threads 1 --out /tmp/compress-bench
+Forms of each model: fp32 eager, ``torch.compile``, ONNX Runtime and AOTInductor (both through
+``forge.core.export.export_model``, verified against eager), torchao int8 dynamic (eager and
+compiled, ``forge.core.compress.quantize_dynamic``) and int8 static (PT2E with calibration on
+training batches, compiled, ``forge.core.compress.quantize_static``).
+
+Per form: latency at batch 1 and batch 32 (median and p90 of ``--iters`` timed calls after
+``--warmup`` calls, on real test inputs, ``--threads`` threads for torch and onnxruntime alike),
+size on disk (state dict, ``.onnx`` or ``.pt2`` file), the recipe's metric on the held-out test
+split (val when the recipe has none; evaluated in batches of 32 so the compiled forms see one
+shape), and speedups and accuracy drop against fp32 eager of the same model in the same run. A
+form that fails is a row with the error's first line; torchao or onnxruntime missing is such a row.
+
+Output: a markdown table on stdout (progress goes to stderr) and a JSON file (``--out``). Run::
+
+    python benchmarks/compress_bench.py --threads 1 --out /tmp/compress-bench.json
+    python benchmarks/compress_bench.py --quick --models mlp,bert   # smoke check, a few minutes
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib.util
 import json
+import math
+import os
+import platform
+import re
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,135 +75,361 @@ max_epochs = 12
 precision = "fp32"
 """
 
+BATCH = 32  # the large batch; the small one is 1
+TRAIN_THREADS = 1
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-def _median_ms(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, iters: int) -> float:
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A reference model: the recipe that trains it and the overrides of the full and quick runs."""
+
+    recipe: str
+    full: tuple[str, ...]
+    quick: tuple[str, ...]
+
+
+MODELS: dict[str, ModelSpec] = {
+    "mlp": ModelSpec("mlp.toml", (), ("trainer.max_epochs=2",)),
+    "resnet": ModelSpec(
+        "vision/digits",
+        ("trainer.max_epochs=8",),
+        ("trainer.max_epochs=1", "scheduler.warmup_steps=5"),
+    ),
+    "bert": ModelSpec(
+        "nlp/text-classification",
+        (),
+        ("trainer.max_steps=40", "trainer.val_every_n_steps=20", "scheduler.warmup_steps=5"),
+    ),
+}
+
+
+class Unavailable(Exception):
+    """A form that cannot run here (a peer library is missing); its message is the row's error."""
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout holds only the table."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def first_line(exc: BaseException) -> str:
+    """The error's first line, without terminal colour codes, prefixed by its type."""
+    if isinstance(exc, Unavailable):
+        return str(exc)
+    text = ANSI.sub("", str(exc)).strip()
+    line = text.splitlines()[0][:300] if text else ""
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+
+
+def output_tensor(out: Any) -> torch.Tensor:
+    """The logits of a form's output (ONNX Runtime and some packages return a list)."""
+    out = out[0] if isinstance(out, (list, tuple)) else out
+    return torch.as_tensor(out)
+
+
+def fixed_batch(fn: Callable[[torch.Tensor], Any], size: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``fn`` applied in chunks of exactly ``size`` rows (the last padded, its padding dropped)."""
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        outs = []
+        for start in range(0, x.shape[0], size):
+            part = x[start : start + size]
+            n = part.shape[0]
+            if n < size:
+                part = torch.cat([part, part[-1:].expand(size - n, *part.shape[1:])])
+            outs.append(output_tensor(fn(part.contiguous()))[:n])
+        return torch.cat(outs)
+
+    return run
+
+
+def latency_ms(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, warmup: int, iters: int) -> tuple[float, float]:
+    """Median and p90 (nearest rank) of ``iters`` timed calls after ``warmup`` untimed ones."""
     with torch.no_grad():
-        for _ in range(3):
+        for _ in range(warmup):
             fn(x)
         times = []
         for _ in range(iters):
-            t = time.perf_counter()
+            start = time.perf_counter()
             fn(x)
-            times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
+            times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    return statistics.median(times), times[max(0, math.ceil(0.9 * len(times)) - 1)]
 
 
-def _accuracy(fn: Callable[[torch.Tensor], Any], loader: Any) -> float:
-    correct = total = 0
-    with torch.no_grad():
-        for x, y in loader:
-            out = fn(x)
-            out = out[0] if isinstance(out, (list, tuple)) else out
-            correct += int((torch.as_tensor(out).argmax(-1) == y).sum())
-            total += int(y.numel())
-    return correct / total
+def need(module: str) -> None:
+    """Refuse a form whose peer library is missing, with the row's message."""
+    if importlib.util.find_spec(module) is None:
+        raise Unavailable(f"{module} not installed")
 
 
-def bench_run(run_dir: Path, iters: int, work: Path) -> list[dict[str, Any]]:
-    """Every form of the run's best model: latency at batch 1 and 32, size and test accuracy."""
-    from forge.core import load_model
+def train(name: str, spec: ModelSpec, work: Path, quick: bool) -> Path:
+    """Train the reference run (reused when ``work`` already holds a finished one of the same mode)."""
+    from forge.core import find_checkpoint, run_recipe
+
+    run_dir = work / (f"{name}-quick" if quick else name)
+    try:
+        find_checkpoint(run_dir, "best")
+        log(f"[{name}] reusing the trained run {run_dir}")
+        return run_dir
+    except Exception:  # not trained yet (or unfinished): train it afresh
+        pass
+    source = spec.recipe
+    if name == "mlp":
+        recipe = work / "mlp.toml"
+        recipe.write_text(MLP_RECIPE, encoding="utf-8")
+        source = str(recipe)
+    overrides = [*(spec.quick if quick else spec.full), "trainer.deterministic=true"]
+    log(f"[{name}] training {source} {' '.join(overrides)}")
+    start, threads = time.perf_counter(), torch.get_num_threads()
+    # one thread and deterministic kernels: the same weights whatever --threads the forms run with
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        run_recipe(source, overrides, run_dir=run_dir, overwrite=True)
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(False)  # the forms run with torch's default kernels
+    log(f"[{name}] trained in {time.perf_counter() - start:.0f} s")
+    return run_dir
+
+
+def held_out(run_dir: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """The run's train loader, held-out loader (test, else val) and the recipe's metrics."""
+    from forge.core import Recipe, RunDir, build_loaders
+
+    recipe = Recipe.from_dict(RunDir(run_dir).read_config(), source=str(run_dir / "config.json"))
+    data = recipe.data.resolve()
+    splits = data.build()
+    resolved = recipe.resolve(data=data)
+    train_loader, val, test = build_loaders(resolved, splits)
+    metrics = {m.ref.name.rsplit(".", 1)[-1]: m.build() for m in resolved.metrics}
+    return train_loader, test if test is not None else val, metrics
+
+
+Form = tuple[Callable[[torch.Tensor], Any], int, str]
+
+
+def forms(
+    model: torch.nn.Module, example: torch.Tensor, calibration: list[tuple[torch.Tensor]], work: Path, threads: int
+) -> list[tuple[str, Callable[[], Form]]]:
+    """Each form's label and a builder giving (callable, bytes on disk, what the size counts)."""
     from forge.core.compress import model_size_bytes, quantize_dynamic, quantize_static
-    from forge.core.compress._run import _loaders
     from forge.core.export import export_model
 
-    model = load_model(run_dir, "best")
-    _, train, val, test = _loaders(run_dir)
-    loader = test if test is not None else val
-    batches = [x for x, _ in loader]
-    inputs = torch.cat(batches)[:32]
-    x1, x32 = inputs[:1].contiguous(), inputs[:32].contiguous()
-    forms: list[tuple[str, Callable[[torch.Tensor], Any], int]] = []
-    forms.append(("fp32 eager", model, model_size_bytes(model)))
-    compiled = torch.compile(model)
-    forms.append(("fp32 torch.compile", compiled, model_size_bytes(model)))
-    for fmt in ("onnx", "aoti"):
-        result = export_model(model, (inputs[:2],), work / fmt, format=fmt, overwrite=True)
-        size = sum(f["bytes"] for f in result.manifest["files"])
-        if fmt == "onnx":
-            import onnxruntime as ort
+    def eager() -> Form:
+        return model, model_size_bytes(model), "state dict"
 
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = torch.get_num_threads()
-            session = ort.InferenceSession(str(work / fmt / "model.onnx"), opts, providers=["CPUExecutionProvider"])
-            name = session.get_inputs()[0].name
+    def compiled() -> Form:
+        return torch.compile(model), model_size_bytes(model), "state dict"
 
-            def run_ort(x: torch.Tensor, s: Any = session, n: str = name) -> Any:
-                return torch.from_numpy(s.run(None, {n: x.numpy()})[0])
+    def onnx() -> Form:
+        need("onnxruntime")
+        import onnxruntime as ort
 
-            forms.append(("ONNX Runtime", run_ort, size))
+        result = export_model(model, (example,), work / "onnx", format="onnx", overwrite=True)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        session = ort.InferenceSession(str(work / "onnx" / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+
+        def run(x: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(session.run(None, {name: x.numpy()})[0])
+
+        return run, sum(f["bytes"] for f in result.manifest["files"]), ".onnx"
+
+    def aoti() -> Form:
+        import torch._inductor as inductor
+
+        result = export_model(model, (example,), work / "aoti", format="aoti", overwrite=True)
+        runner = inductor.aoti_load_package(str(work / "aoti" / "model.aoti.pt2"))
+        return runner, sum(f["bytes"] for f in result.manifest["files"]), ".pt2 package"
+
+    def dynamic(compile_it: bool) -> Callable[[], Form]:
+        def build() -> Form:
+            need("torchao")
+            quantized = quantize_dynamic(model)
+            size = model_size_bytes(quantized)
+            return (torch.compile(quantized) if compile_it else quantized), size, "state dict"
+
+        return build
+
+    def static() -> Form:
+        need("torchao")
+        quantized = quantize_static(model, (example,), calibration)
+        path = work / "static_int8.pt2"
+        dims = ({0: torch.export.Dim.DYNAMIC},)
+        torch.export.save(torch.export.export(quantized, (example,), dynamic_shapes=dims), str(path))
+        return torch.compile(quantized), path.stat().st_size, ".pt2"
+
+    return [
+        ("fp32 eager", eager),
+        ("fp32 torch.compile", compiled),
+        ("ONNX Runtime", onnx),
+        ("AOTInductor", aoti),
+        ("int8 dynamic (torchao), eager", dynamic(False)),
+        ("int8 dynamic (torchao), compiled", dynamic(True)),
+        ("int8 static (PT2E), compiled", static),
+    ]
+
+
+def bench_model(name: str, run_dir: Path, args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+    """Every form of the run's best model, measured one after the other in this process."""
+    from forge.core import load_model
+    from forge.core.compress import evaluate_model
+
+    model = load_model(run_dir, "best").eval()
+    train_loader, loader, metrics = held_out(run_dir)
+    inputs = torch.cat([x for x, _ in loader])[:BATCH]
+    x1, x32 = inputs[:1].contiguous(), inputs[:BATCH].contiguous()
+    calibration = [(x,) for _, (x, _) in zip(range(args.calibration_batches), train_loader, strict=False)]
+    work.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    base: dict[str, float] | None = None
+    for label, build in forms(model, inputs[:2].contiguous(), calibration, work, args.threads):
+        row: dict[str, Any] = {"model": name, "form": label}
+        start = time.perf_counter()
+        try:
+            fn, size, what = build()
+            scores = evaluate_model(fixed_batch(fn, BATCH), loader, metrics)
+            b1, b1_p90 = latency_ms(fn, x1, args.warmup, args.iters)
+            b32, b32_p90 = latency_ms(fn, x32, args.warmup, args.iters)
+        except Exception as exc:  # one form failing must not end the benchmark
+            row["error"] = first_line(exc)
         else:
-            import torch._inductor as inductor
-
-            forms.append(("AOTInductor", inductor.aoti_load_package(str(work / fmt / "model.aoti.pt2")), size))
-    try:
-        dyn = quantize_dynamic(model)
-        forms.append(("int8 dynamic (torchao), eager", dyn, model_size_bytes(dyn)))
-        forms.append(("int8 dynamic (torchao), compiled", torch.compile(dyn), model_size_bytes(dyn)))
-    except Exception as exc:  # a model without linear layers
-        print(json.dumps({"run": str(run_dir), "form": "int8 dynamic", "skipped": str(exc)}))
-    calibration = [(x,) for x, _ in (b for _, b in zip(range(16), train, strict=False))]
-    try:
-        static = quantize_static(model, (inputs[:2],), calibration)
-        static_file = work / "static.pt2"
-        torch.export.save(torch.export.export(static, (inputs[:2],)), str(static_file))
-        forms.append(("int8 static (PT2E), compiled", torch.compile(static), static_file.stat().st_size))
-    except Exception as exc:
-        print(json.dumps({"run": run_dir.name, "form": "int8 static", "skipped": str(exc)[:300]}), flush=True)
-
-    rows = []
-    base: dict[str, float] = {}
-    for label, fn, size in forms:
-        acc = _accuracy(fn, loader)
-        lat1, lat32 = _median_ms(fn, x1, iters), _median_ms(fn, x32, iters)
-        if not base:
-            base = {"b1": lat1, "b32": lat32, "acc": acc}
-        row = {
-            "run": run_dir.name,
-            "form": label,
-            "batch1_ms": round(lat1, 3),
-            "batch32_ms": round(lat32, 3),
-            "speedup_b1_vs_eager": round(base["b1"] / lat1, 2),
-            "speedup_b32_vs_eager": round(base["b32"] / lat32, 2),
-            "size_bytes": size,
-            "test_accuracy": round(acc, 4),
-            "accuracy_drop_points": round(100 * (base["acc"] - acc), 2),
-        }
-        print(json.dumps(row), flush=True)
+            metric = next(iter(scores))
+            row.update(
+                batch1_ms=round(b1, 3),
+                batch1_p90_ms=round(b1_p90, 3),
+                batch32_ms=round(b32, 3),
+                batch32_p90_ms=round(b32_p90, 3),
+                size_bytes=size,
+                size_of=what,
+                metric=metric,
+                score=round(scores[metric], 4),
+                metrics={k: round(v, 4) for k, v in scores.items()},
+            )
+            if label == "fp32 eager":
+                base = {"b1": b1, "b32": b32, "score": scores[metric]}
+            if base is not None:
+                row.update(
+                    speedup_b1_vs_eager=round(base["b1"] / b1, 2),
+                    speedup_b32_vs_eager=round(base["b32"] / b32, 2),
+                    drop_points_vs_eager=round(100 * (base["score"] - scores[metric]), 2),
+                )
+            del fn
+        row["seconds"] = round(time.perf_counter() - start, 1)
+        log(json.dumps(row))
         rows.append(row)
+        torch._dynamo.reset()  # each compiled form starts from a clean cache and recompile budget
+        gc.collect()
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train the reference runs when needed, then measure every form of each."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--run", type=Path, action="append", help="trained run directory (repeatable)")
-    parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="forge-compress-")))
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--iters", type=int, default=50)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    from forge.core import run_recipe
+def _fmt(value: Any, spec: str = "") -> str:
+    return "-" if value is None else format(value, spec)
 
-    runs = args.run or []
-    if not runs:
-        args.out.mkdir(parents=True, exist_ok=True)
-        recipe = args.out / "mlp.toml"
-        recipe.write_text(MLP_RECIPE, encoding="utf-8")
-        for name, source, overrides in (
-            ("mlp", str(recipe), []),
-            ("resnet", "vision/digits", ["trainer.max_epochs=8"]),
-        ):
-            if not (args.out / name / "config.json").exists():
-                run_recipe(source, overrides, run_dir=args.out / name, overwrite=True)
-            runs.append(args.out / name)
-    meta = {"torch": torch.__version__, "threads": torch.get_num_threads(), "iters": args.iters}
-    print(json.dumps({"meta": meta}), flush=True)
-    results = []
-    for run in runs:
-        work = args.out / f"{run.name}-forms"
-        work.mkdir(parents=True, exist_ok=True)
-        results.extend(bench_run(run, args.iters, work))
-    (args.out / "compress_bench.json").write_text(json.dumps({"meta": meta, "rows": results}, indent=2))
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The side-by-side table."""
+    lines = [
+        "| model | form | b1 median ms | b1 p90 ms | b32 median ms | b32 p90 ms | vs eager b1 / b32 | size MB "
+        "| held-out score | drop (points) | error |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        size = r.get("size_bytes")
+        speed = (
+            f"{r['speedup_b1_vs_eager']:.2f} / {r['speedup_b32_vs_eager']:.2f}x" if "speedup_b1_vs_eager" in r else "-"
+        )
+        score = f"{100 * r['score']:.2f}% {r['metric']}" if "score" in r else "-"
+        cells = [
+            r["model"],
+            r["form"],
+            _fmt(r.get("batch1_ms"), ".3f"),
+            _fmt(r.get("batch1_p90_ms"), ".3f"),
+            _fmt(r.get("batch32_ms"), ".3f"),
+            _fmt(r.get("batch32_p90_ms"), ".3f"),
+            speed,
+            "-" if size is None else f"{size / 1e6:.2f} ({r['size_of']})",
+            score,
+            _fmt(r.get("drop_points_vs_eager"), ".2f"),
+            r.get("error", "").replace("|", "\\|"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _version(module: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module)
+    except PackageNotFoundError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the chosen reference models (or reuse them), then measure every form of each."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--models", default="mlp,resnet,bert", help=f"comma-separated, of {', '.join(MODELS)}")
+    parser.add_argument("--threads", type=int, default=cores, help=f"torch and onnxruntime threads (default {cores})")
+    parser.add_argument("--iters", type=int, default=None, help="timed calls per batch size (default 50, quick 10)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed calls first (default 5, quick 2)")
+    parser.add_argument("--calibration-batches", type=int, default=16, help="training batches for static int8")
+    parser.add_argument("--quick", action="store_true", help="tiny training and few iterations: a smoke check")
+    parser.add_argument("--work", type=Path, default=None, help="runs and exported forms (default: a temp dir)")
+    parser.add_argument("--out", type=Path, default=None, help="the JSON results (default WORK/compress_bench.json)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    unknown = [n for n in names if n not in MODELS]
+    if unknown or not names:
+        parser.error(f"--models: unknown {', '.join(unknown) or '(none given)'}; expected some of {', '.join(MODELS)}")
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    args.iters = args.iters or (10 if args.quick else 50)
+    args.warmup = args.warmup if args.warmup is not None else (2 if args.quick else 5)
+    if args.quick:
+        args.calibration_batches = min(args.calibration_batches, 4)
+    work = args.work or Path(tempfile.mkdtemp(prefix="forge-compress-"))
+    work.mkdir(parents=True, exist_ok=True)
+    out = args.out or work / "compress_bench.json"
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    meta = {
+        "torch": torch.__version__,
+        "torchao": _version("torchao"),
+        "onnxruntime": _version("onnxruntime"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpu_cores_available": cores,
+        "threads": torch.get_num_threads(),
+        "train_threads": TRAIN_THREADS,
+        "iters": args.iters,
+        "warmup": args.warmup,
+        "calibration_batches": args.calibration_batches,
+        "quick": args.quick,
+        "models": names,
+        "work": str(work),
+    }
+    log(json.dumps({"meta": meta}))
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        try:
+            run_dir = train(name, MODELS[name], work, args.quick)
+            rows.extend(bench_model(name, run_dir, args, work / f"{run_dir.name}-forms"))
+        except Exception as exc:  # training or data failed: one row says so, the other models still run
+            rows.append({"model": name, "form": "(training / data)", "error": first_line(exc)})
+            log(json.dumps(rows[-1]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    mode = "quick mode (tiny training, few iterations: a smoke check, not a measurement)" if args.quick else "full"
+    print(f"compress_bench: {mode}; torch {meta['torch']}, torchao {meta['torchao'] or 'not installed'}, ", end="")
+    print(f"threads={meta['threads']}, {args.iters} timed calls after {args.warmup} warmup; JSON: {out}\n")
+    print(markdown(rows))
     return 0
 
 

@@ -139,7 +139,7 @@ def test_plugins_import_only_public_core_names(package: str) -> None:
 # docs/architecture.md draws the same picture; change both together.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("errors", "_deprecated"),
-    ("_atomic", "_digest", "_lazy", "_logging", "config", "hookspecs"),
+    ("_atomic", "_digest", "_lazy", "_logging", "_run_files", "config", "hookspecs"),
     ("_plugins", "_checkpoint", "_reproducibility"),
     ("_registry", "_plugin", "testing", "_doctor"),
     ("models", "losses", "metrics", "optim", "data", "distributed"),

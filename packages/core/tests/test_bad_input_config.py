@@ -26,7 +26,7 @@ from forge.core.errors import ConfigError, DataError
         ("optimizer.weight_decay=.inf", "optimizer.weight_decay: expected a finite number, got inf"),
         ("optimizer.lr=1e400", "optimizer.lr: expected a finite number, got inf"),
         ("seed=-1", "seed: expected an int in [0, 4294967295], got -1"),
-        ("trainer.seed=4294967296", "trainer.seed: expected an int in [0, 4294967295], got 4294967296"),
+        ("trainer.seed=4294967296", "trainer.seed: expected a number >= 0 and <= 4294967295, got 4294967296"),
         ("data.batch_size=0", "data.batch_size: expected a number > 0, got 0"),
         (
             "trainer.precision=fp64",
@@ -40,7 +40,19 @@ from forge.core.errors import ConfigError, DataError
             "optimizer.implementation: expected one of 'auto', 'fused', 'foreach', 'for_loop', got 'fuse'",
         ),
         ("optimizer.betas=[0.9]", "optimizer.betas: expected a list of 2 items (tuple[float, float]), got 1: [0.9]"),
-        ("trainer.ema.every=0", "trainer.ema.every: must be >= 1, got 0"),
+        ("trainer.ema.every=0", "trainer.ema.every: expected a number >= 1, got 0"),
+        ("trainer.max_epochs=0", "trainer.max_epochs: expected a number >= 1, got 0"),
+        ("trainer.grad_clip_norm=0", "trainer.grad_clip_norm: expected a number > 0, got 0.0"),
+        ("trainer.ema.decay=1", "trainer.ema.decay: expected a number >= 0 and < 1, got 1.0"),
+        ("trainer.checkpoint.keep_last=0", "trainer.checkpoint.keep_last: expected a number >= 1, got 0"),
+        ("trainer.checkpoint.monitor=", "trainer.checkpoint.monitor: expected non-empty, got ''"),
+        ("trainer.early_stopping.patience=-1", "trainer.early_stopping.patience: expected a number >= 0, got -1"),
+        ("trainer.profiler.active=0", "trainer.profiler.active: expected a number >= 1, got 0"),
+        ("trainer.progress_every_s=-1", "trainer.progress_every_s: expected a number >= 0, got -1.0"),
+        ("optimizer.betas=[0.9, 1.0]", "optimizer.betas: expected each item to be a number >= 0 and < 1, got 1.0"),
+        ("optimizer.eps=0", "optimizer.eps: expected a number > 0, got 0.0"),
+        ("model.dropout=1", "model.dropout: expected a number >= 0 and < 1, got 1.0"),
+        ("model.hidden=[8, 0]", "model.hidden: expected each item to be a number >= 1, got 0 at index 1"),
     ],
 )
 def test_a_bad_value_is_refused_before_the_run_directory_exists(tmp_path: Path, override: str, message: str) -> None:
@@ -150,3 +162,49 @@ def test_a_data_error_in_a_loader_worker_reaches_the_user_alone(workers: int) ->
     with pytest.raises(DataError) as info:
         list(loader)
     assert str(info.value) == "table.csv:6: numeric column 'x' holds 'abc'"
+
+
+def _info(*args: str) -> str:
+    from click.testing import CliRunner
+
+    from forge.core.cli import cli
+
+    result = CliRunner().invoke(cli, ["info", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_forge_info_shows_each_fields_declared_constraint() -> None:
+    lines = _info("core.adamw").splitlines()
+    header = next(line for line in lines if line.startswith("field"))
+    assert header.split() == ["field", "type", "default", "valid", "help"]
+    column = header.index("valid")
+    rows = {line.split()[0]: line for line in lines[lines.index(header) + 2 :] if line.strip()}
+    assert rows["lr"][column:].startswith("> 0 ") and rows["eps"][column:].startswith("> 0 ")
+    assert rows["betas"][column:].startswith("each item >= 0 and < 1 ")
+    assert rows["implementation"][column:].startswith("one of: 'auto', 'fused', 'foreach', 'for_loop' ")
+    assert rows["amsgrad"][column:].startswith(" ")  # no constraint declared: the column is empty
+    data = json.loads(_info("core.mlp", "--kind", "model", "--json"))
+    fields = {f["name"]: f for f in data["fields"]}
+    assert fields["dropout"]["constraint"] == "a number >= 0 and < 1"
+    assert fields["hidden"]["constraint"] == "each item a number >= 1"
+    assert "constraint" not in fields["norm"]
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "message"),
+    [
+        ("TrainerConfig", {"max_steps": 0}, "max_steps: expected a number >= 1, got 0"),
+        ("TrainerConfig", {"precision": "fp64"}, "precision: expected one of 'fp32', 'bf16', 'fp16', got 'fp64'"),
+        ("TrainerConfig", {"seed": -1}, "seed: expected a number >= 0 and <= 4294967295, got -1"),
+        ("CheckpointConfig", {"keep_best": -1}, "keep_best: expected a number >= 0, got -1"),
+        ("EarlyStoppingConfig", {"monitor": ""}, "monitor: expected non-empty, got ''"),
+        ("ProfilerConfig", {"top_k": 0}, "top_k: expected a number >= 1, got 0"),
+    ],
+)
+def test_trainer_configs_built_in_python_are_checked_too(cls: str, kwargs: dict[str, object], message: str) -> None:
+    from forge.core.trainer import _config
+
+    with pytest.raises(ConfigError) as info:
+        getattr(_config, cls)(**kwargs)
+    assert str(info.value).startswith(message)

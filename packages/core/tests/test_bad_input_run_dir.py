@@ -47,7 +47,10 @@ def test_a_damaged_index_is_refused_then_rebuilt_with_monitor_mode_and_metrics(t
     index = run.checkpoints_dir / "index.json"
     for damage in ('{"checkpoints": [', '{"checkpoints": [{"step": "x", "name": "step-000001"}]}', "[]"):
         index.write_text(damage, encoding="utf-8")
-        with pytest.raises(CheckpointError, match=r"index\.json is damaged .*CheckpointManager\.rebuild_index"):
+        with pytest.raises(
+            CheckpointError,
+            match=r"index\.json is damaged .*forge checkpoints rebuild-index .*CheckpointManager\.rebuild_index",
+        ):
             find_checkpoint(run.path, "best")
     CheckpointManager.rebuild_index(run.path)
     rebuilt = read_index(index)
@@ -61,5 +64,5 @@ def test_log_lines_cut_short_at_the_end_are_skipped_and_damage_before_is_named(t
     run.log_path.write_text('{"step": 1}\n{"step": 2}\n{"st', encoding="utf-8")
     assert run.read_log() == [{"step": 1}, {"step": 2}]
     run.log_path.write_text('{"step": 1}\n{"st\n{"step": 3}\n', encoding="utf-8")
-    with pytest.raises(CheckpointError, match=r"log\.jsonl:2: damaged log line"):
+    with pytest.raises(CheckpointError, match=r"log\.jsonl:2: damaged line .*move the file aside"):
         run.read_log()

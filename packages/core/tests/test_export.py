@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 import torch
+import torch.utils._pytree as pytree
 from click.testing import CliRunner
 
 from forge.core import registry, run_recipe
+from forge.core._digest import directory_sha256, file_sha256
 from forge.core.errors import ExportError
-from forge.core.export import Artifact, export_model, export_run, read_manifest, verify_artifact
+from forge.core.export import Artifact, ExportableInput, export_model, export_run, read_manifest, verify_artifact
 from forge.core.export import _run as export_impl
 
 HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
@@ -144,7 +146,11 @@ def test_export_run_records_lineage_and_refuses_to_overwrite(trained_run: Path) 
     assert lineage["model"] == "core.mlp" and lineage["checkpoint"]["which"] == "best"
     ckpt_dir = trained_run / lineage["checkpoint"]["path"]
     assert ckpt_dir.is_dir() and lineage["checkpoint"]["step"] == int(ckpt_dir.name.split("-")[1])
-    assert len(lineage["checkpoint"]["sha256"]) == 64
+    # one digest over the checkpoint's files: relative path and SHA-256 of each, in sorted order
+    manual = hashlib.sha256()
+    for p in sorted(q for q in ckpt_dir.rglob("*") if q.is_file()):
+        manual.update(p.relative_to(ckpt_dir).as_posix().encode() + _sha(p).encode())
+    assert lineage["checkpoint"]["sha256"] == manual.hexdigest() == directory_sha256(ckpt_dir)
     assert result.manifest["inputs"][0]["shape"] == ["batch", 16]  # from the run's data, not a guess
     with pytest.raises(ExportError, match="already exists"):
         export_run(trained_run, "torch_export")
@@ -165,3 +171,124 @@ def test_forge_export_command(trained_run: Path, tmp_path: Path) -> None:
     assert read_manifest(out)["options"] == {"opset": 17} and read_manifest(out)["details"]["opset"] == 17
     bad = CliRunner().invoke(cli, ["export", str(trained_run), "--option", "opset"])
     assert bad.exit_code != 0 and "KEY=VALUE" in bad.output
+
+
+class _Picks:
+    """A registered pytree input whose ``index`` must name rows of ``values`` (no generic sampler can know)."""
+
+    def __init__(self, values: torch.Tensor, index: torch.Tensor) -> None:
+        self.values, self.index = values, index
+
+
+class _SampledPicks(_Picks):
+    """The same, implementing ExportableInput: named dynamic dimensions and a valid sampler."""
+
+    def export_dynamic_dims(self) -> list[dict[int, str] | None]:
+        return [{0: "rows"}, {0: "picks"}]
+
+    def export_sample(self, size: int, generator: torch.Generator) -> _SampledPicks:
+        rows = self.values.shape[0] + size
+        values = torch.randn(rows, self.values.shape[1], generator=generator)
+        return _SampledPicks(values, torch.randint(0, rows, (self.index.shape[0] + 2 * size,), generator=generator))
+
+
+def _picks_with_keys(p: _Picks) -> tuple[list[tuple[Any, torch.Tensor]], None]:
+    return [(pytree.GetAttrKey("values"), p.values), (pytree.GetAttrKey("index"), p.index)], None
+
+
+for _cls in (_Picks, _SampledPicks):
+    if _cls not in pytree.SUPPORTED_NODES:  # idempotent: the module may be imported twice
+        pytree.register_pytree_node(
+            _cls,
+            lambda p: ([p.values, p.index], None),
+            lambda children, _, cls=_cls: cls(*children),
+            serialized_type_name=f"{__name__}.{_cls.__name__}",
+            flatten_with_keys_fn=_picks_with_keys,
+        )
+    torch.serialization.add_safe_globals([_cls])  # ExportedProgram keeps its example inputs
+
+
+class _Gather(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 3)
+
+    def forward(self, picks: _Picks) -> torch.Tensor:
+        out: torch.Tensor = self.linear(picks.values).index_select(0, picks.index)
+        return out
+
+
+class _TwoInputs(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(4, 3), torch.nn.Linear(2, 3)
+
+    def forward(self, inputs: dict[str, torch.Tensor], scale: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        out: torch.Tensor = (self.a(inputs["a"]) + self.b(inputs["b"])) * scale[0] + scale[1]
+        return out
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    ["torch_export", pytest.param("onnx", marks=pytest.mark.skipif(not HAS_ONNX, reason="onnx/onnxruntime missing"))],
+)
+def test_containers_of_tensors_export_with_every_leaf_batched(tmp_path: Path, fmt: str) -> None:
+    torch.manual_seed(0)
+    model = _TwoInputs().eval()
+    example = ({"a": torch.randn(2, 4), "b": torch.randn(2, 2)}, (torch.rand(2, 1), torch.randn(2, 3)))
+    manifest = export_model(model, example, tmp_path / "e", format=fmt).manifest
+    report = manifest["verification"]
+    assert report["ok"] and report["verified_on"] == "fresh" and list(report["batch_sizes"]) == [3, 5]
+    assert [(i["name"], i["shape"]) for i in manifest["inputs"]] == [
+        ("input_0.a", ["batch", 4]),
+        ("input_0.b", ["batch", 2]),
+        ("input_1.0", ["batch", 1]),
+        ("input_1.1", ["batch", 3]),
+    ]
+
+
+def test_an_exportable_input_names_its_dims_and_draws_the_verification_inputs(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = _Gather().eval()
+    example = _SampledPicks(torch.randn(6, 4), torch.tensor([0, 5, 2, 2, 1]))
+    assert isinstance(example, ExportableInput) and not isinstance(
+        _Picks(example.values, example.index), ExportableInput
+    )
+    result = export_model(model, example, tmp_path / "e", format="torch_export")  # one input, not a tuple of them
+    manifest = result.manifest
+    assert manifest["verification"]["verified_on"] == "fresh" and manifest["verification"]["ok"]
+    assert [(i["name"], i["shape"]) for i in manifest["inputs"]] == [
+        ("input_0.values", ["rows", 4]),
+        ("input_0.index", ["picks"]),
+    ]
+    program = torch.export.load(str(tmp_path / "e" / "model.pt2")).module()
+    other = example.export_sample(7, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(program(other), model(other))
+    assert other.index.shape[0] == 19 != example.index.shape[0]
+
+
+def test_a_pytree_input_without_a_sampler_is_verified_on_the_example() -> None:
+    model = _Gather().eval()
+    example = (_Picks(torch.randn(6, 4), torch.tensor([0, 5, 2])),)
+    report = verify_artifact(model, Artifact("same", (), model), example)
+    assert report.ok and report.verified_on == "example" and report.batch_sizes == ()
+    bad = verify_artifact(model, Artifact("off", (), lambda p: model(p) + 1.0), example)
+    assert not bad.ok and bad.outputs[0].max_abs == pytest.approx(1.0)
+    plain = verify_artifact(_mlp(), Artifact("same", (), _mlp()), (torch.randn(2, 8),))
+    assert plain.verified_on == "fresh" and plain.batch_sizes == (3, 5)
+
+
+def test_pytree_inputs_that_cannot_export_are_refused_by_name(tmp_path: Path) -> None:
+    small = _SampledPicks(torch.randn(6, 4), torch.tensor([3]))  # one pick: its dynamic size would be specialized
+    with pytest.raises(ExportError, match=r"input_0\.index to have at least 2 along its dynamic dimension 0 \(picks\)"):
+        export_model(_Gather(), small, tmp_path / "a", format="torch_export")
+    with pytest.raises(ExportError, match="input_0 is a object, neither a tensor nor a pytree"):
+        export_model(_Gather(), (object(),), tmp_path / "b", format="torch_export")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_hashes_files_with_the_one_file_digest(tmp_path: Path) -> None:
+    result = export_model(_mlp(), (torch.randn(2, 8),), tmp_path / "e", format="torch_export")
+    (entry,) = result.manifest["files"]
+    assert entry["sha256"] == file_sha256(tmp_path / "e" / entry["name"]) == _sha(tmp_path / "e" / entry["name"])

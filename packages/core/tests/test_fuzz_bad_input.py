@@ -1,12 +1,17 @@
 """Generated bad input, per class: each example must end in a forge error naming what and where.
 
-Four generators, kept in the suite so each class of bad input stays closed:
+The generators, kept in the suite so each class of bad input stays closed:
 
-- configs and overrides: every field of the shipped recipes' sections (core/mlp, vision/digits)
-  given a value of the wrong type, outside its declared constraint, non-finite, or a typo'd key;
-  recipe files with a repeated key or a syntax error;
+- configs and overrides: every field of the shipped recipes' sections (core/mlp, vision/digits),
+  tallied per section (trainer, optimizer, scheduler, loss, model, data, top level), given a value
+  of the wrong type, outside its declared constraint, non-finite, or a typo'd key; recipe files
+  with a repeated key or a syntax error;
+- config classes: every field of every core optimizer, scheduler, loss, metric and model config
+  (also those no shipped recipe uses), built directly with a bad value;
 - CSV tables (``core.tabular``) and JSON Lines text data (``core.jsonl_text``) with one defect each;
-- damaged run directories (``config.json``/``config.toml``, ``checkpoints/index.json``, ``log.jsonl``).
+- damaged run directories: every file forge reads (``config.json``/``config.toml``,
+  ``checkpoints/index.json``, a checkpoint's ``manifest.json``, ``metrics.json``, ``lineage.json``,
+  ``environment.json``, ``config_history.jsonl``, ``log.jsonl``) truncated, garbled or deleted.
 
 Every example asserts the outcome is a :class:`~forge.core.errors.ForgeError` whose message names
 the key path or file (never another exception type, never a silent accept). The normal suite runs a
@@ -34,7 +39,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forge.core import config as cfg
-from forge.core._checkpoint import CheckpointManager
+from forge.core._checkpoint import CheckpointManager, verify_checkpoint
 from forge.core._recipe import _SECTION_KINDS, load_recipe
 from forge.core._registry import registry
 from forge.core._run import RunDir, find_checkpoint
@@ -43,6 +48,7 @@ from forge.core.data._configs import LoaderConfig
 from forge.core.data._loader import build_loader
 from forge.core.data._streaming import CsvStream
 from forge.core.errors import CheckpointError, ConfigError, DataError, ForgeError
+from forge.core.hub import read_run
 from forge.core.trainer._config import TrainerConfig
 
 settings.register_profile(
@@ -207,7 +213,64 @@ def bad_override(draw: st.DrawFn) -> tuple[str, str, str]:
 @given(bad_override())
 def test_fuzz_bad_override_values_are_refused_naming_the_key(case: tuple[str, str, str]) -> None:
     name, path, override = case
-    expect_refusal("config: bad value", lambda: load_recipe(name, [override]).check(), path)
+    section = path.split(".")[0] if "." in path else "top level"
+    expect_refusal(f"config: bad value ({section})", lambda: load_recipe(name, [override]).check(), path)
+
+
+# Fields every valid config of these components must be given (their classes have no default for them).
+CLASS_BASES: dict[str, dict[str, Any]] = {
+    "core.warmup": {"scheduler": "core.step", "warmup_steps": 1},
+    "core.weighted_cross_entropy": {"class_weights": [1.0, 2.0]},
+    "core.distill": {"student": {"name": "core.mlp"}, "teacher_run": "runs/teacher"},
+}
+CLASS_KINDS = ("optimizer", "scheduler", "loss", "metric", "model")
+
+
+def _class_cases() -> list[tuple[str, str, dict[str, Any], Field]]:
+    """(kind, component, a valid base config, field) for every field of core's component configs."""
+    out = []
+    for kind in CLASS_KINDS:
+        for spec in registry.list(kind):
+            cls = registry.config_class(spec) if spec.provider == "core" else None
+            if cls is None:
+                continue
+            base = {**spec.defaults, **CLASS_BASES.get(spec.name, {})}
+            for extra in ({}, {"num_classes": 3}):
+                try:
+                    cfg.structure({**base, **extra}, cls)
+                except ConfigError:
+                    continue
+                base.update(extra)
+                break
+            else:
+                raise AssertionError(f"{spec.name}: no valid base config; add one to CLASS_BASES")
+            fields = [f for f in _fields_of(cls, "") if "." not in f.path[1:] and bad_values(f)]
+            out.extend((kind, spec.name, base, f) for f in fields)
+    return out
+
+
+CLASS_CASES = _class_cases()
+
+
+@st.composite
+def bad_class_value(draw: st.DrawFn) -> tuple[str, str, dict[str, Any], str, str]:
+    """(kind, component, config data with one bad value, field name, the bad value's text)."""
+    kind, name, base, field = draw(st.sampled_from(CLASS_CASES))
+    key = field.path.lstrip(".")
+    text = draw(st.sampled_from(bad_values(field)))
+    return kind, name, {**base, key: cfg.read_value(text, field.type)}, key, text
+
+
+@fuzz_settings
+@given(bad_class_value())
+def test_fuzz_bad_values_of_every_component_config_are_refused_naming_the_field(
+    case: tuple[str, str, dict[str, Any], str, str],
+) -> None:
+    kind, name, data, key, _ = case
+    spec = registry.get(kind, name)
+    cls = registry.config_class(spec)
+    assert cls is not None
+    expect_refusal(f"config class: {kind}", lambda: cfg.structure(data, cls, where=kind), f"{kind}.{key}")
 
 
 def _typo(word: str, draw: st.DrawFn) -> str:
@@ -503,10 +566,12 @@ def test_fuzz_broken_jsonl_records_are_refused_naming_file_and_line(
 
 @pytest.fixture(scope="module")
 def pristine_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run directory as a run leaves it: the resolved recipe, two checkpoints and their index, a log."""
+    """A run directory as a run leaves it: the resolved recipe and its history, two checkpoints and
+    their index, a log, the final metrics, lineage and environment."""
     path = tmp_path_factory.mktemp("runs") / "run"
     run = RunDir(path)
-    run.write_config(load_recipe("core/mlp", ["data.num_samples=64"]).with_num_classes(4).to_dict())
+    config = load_recipe("core/mlp", ["data.num_samples=64"]).with_num_classes(4).to_dict()
+    run.write_config(config)
     manager = CheckpointManager(run.checkpoints_dir, keep_last=None)
     for step in (1, 2):
         trainer_state = {"global_step": step, "latest_metrics": {"val/loss": 1.0 / step}}
@@ -516,22 +581,40 @@ def pristine_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for step in (1, 2):
         run.log_step({"step": step, "loss": 0.5})
     run.close()
+    run.write_metrics({"step": 2, "val/loss": 0.5, "stop_reason": "max_epochs"})
+    run.write_lineage(dataset={"name": "core.synthetic_classification", "fingerprint": "f" * 16}, config=config)
+    run.write_environment()
+    for epochs in (3, 4):
+        run.update_config({**config, "trainer": {**config["trainer"], "max_epochs": epochs}}, reason="resume", step=2)
     return path
 
 
-RUN_FILES = ("config.json", "config+toml", "checkpoints/index.json", "log.jsonl")
+RUN_FILES = (
+    "config.json",
+    "config+toml",
+    "checkpoints/index.json",
+    "checkpoints/step-000002/manifest.json",
+    "metrics.json",
+    "lineage.json",
+    "environment.json",
+    "config_history.jsonl",
+    "log.jsonl",
+)
 
 
 @st.composite
 def damage(draw: st.DrawFn) -> tuple[str, str, int]:
-    """(file, how, seed): truncated at a random byte, or random bytes written into it."""
-    return draw(st.sampled_from(RUN_FILES)), draw(st.sampled_from(["truncate", "garble"])), draw(st.integers(0, 2**16))
+    """(file, how, seed): truncated at a random byte, random bytes written into it, or deleted."""
+    how = draw(st.sampled_from(["truncate", "garble", "delete"]))
+    return draw(st.sampled_from(RUN_FILES)), how, draw(st.integers(0, 2**16))
 
 
 def _damage(path: Path, how: str, seed: int) -> None:
     data = path.read_bytes()
     rng = torch.Generator().manual_seed(seed)
-    if how == "truncate":
+    if how == "delete":
+        path.unlink()
+    elif how == "truncate":
         cut = int(torch.randint(1, max(2, len(data) - 1), (1,), generator=rng))
         path.write_bytes(data[:cut])
     else:
@@ -552,28 +635,49 @@ def test_fuzz_damaged_run_files_are_named_with_what_still_works(
         _damage(run / "config.json", how, seed)
         _damage(run / "config.toml", how, seed + 1)
         exc = expect_refusal(
-            "run dir: config lost", lambda: saved_recipe(RunDir(run)), "config.json", "cannot be resumed"
+            f"run dir: config lost ({how})", lambda: saved_recipe(RunDir(run)), "config.json", "cannot be resumed"
         )
         assert "forge eval" in str(exc)
         return
     _damage(run / which, how, seed)
+    kind = f"run dir: {which.replace('step-000002', 'step-N')} ({how})"
     if which == "config.json":
         # config.toml beside it parses, but a cut TOML file parses too: the user is told how to restore.
-        exc = expect_refusal("run dir: config.json", lambda: saved_recipe(RunDir(run)), "config.json", "config.toml")
+        exc = expect_refusal(kind, lambda: saved_recipe(RunDir(run)), "config.json", "config.toml")
         assert "cannot be resumed until config.json is restored" in str(exc)
     elif which == "checkpoints/index.json":
-        exc = expect_refusal("run dir: index", lambda: find_checkpoint(run, "best"), "index.json", "rebuild_index")
-        assert isinstance(exc, CheckpointError)
+        if how == "delete":  # the checkpoints are adopted without an index; nothing to refuse
+            assert find_checkpoint(run, "best").path.name == "step-000002"
+            return
+        exc = expect_refusal(kind, lambda: find_checkpoint(run, "best"), "index.json", "rebuild_index")
+        assert isinstance(exc, CheckpointError) and f"forge checkpoints rebuild-index {run}" in str(exc)
         CheckpointManager.rebuild_index(run)
         assert find_checkpoint(run, "best").path.name == "step-000002"
         assert (run / "checkpoints" / "index.json.damaged").is_file()
-    else:
+    elif which.endswith("manifest.json"):
+        assert find_checkpoint(run, "last").path.name == "step-000001"  # the damaged one is skipped
+        exc = expect_refusal(kind, lambda: verify_checkpoint(run / "checkpoints" / "step-000002"), "manifest.json")
+        assert how == "delete" or "other checkpoints are not affected" in str(exc)
+    elif which in ("metrics.json", "lineage.json", "environment.json"):
+        if how == "delete":  # an unfinished run, or one from before the file existed: nothing to refuse
+            assert RunDir(run).read_environment() is None or which != "environment.json"
+            read_run(run)
+            return
+        read = (lambda: RunDir(run).read_environment()) if which == "environment.json" else (lambda: read_run(run))
+        exc = expect_refusal(kind, read, which, "is damaged")
+        assert "not affected" in str(exc) or "nothing else reads it" in str(exc)
+    else:  # the JSON-lines files: a cut last line is left out, damage before it is refused
+        reader = RunDir(run).read_log if which == "log.jsonl" else RunDir(run).config_history
+        tally = FIGURES.setdefault(kind, Counter())
+        tally["tried"] += 1
         try:
-            records = RunDir(run).read_log()
+            records = reader()
         except CheckpointError as exc:
-            assert "log.jsonl" in str(exc)
+            assert which in str(exc) and "move" in str(exc)
+            tally["refused cleanly"] += 1
         else:
             assert len(records) <= 2 and all(isinstance(r, dict) for r in records)
+            tally["read what is intact"] += 1
 
 
 def test_rebuilt_index_keeps_metrics_and_refuses_when_nothing_verifies(pristine_run: Path, tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from forge.core import run_recipe
 from forge.core.errors import CheckpointError, ConfigError, RegistryError
+from forge.core.evaluator import mcnemar_test
 from forge.core.hub import ModelRegistry, compare_runs, gate, list_runs, read_run
-from forge.core.hub._gate import mcnemar_p
 
 SMALL = ["data.num_samples=512"]
 
@@ -92,11 +92,15 @@ def test_lineage_goes_back_through_a_compressed_parent_to_the_data(runs: dict[st
     assert chain[3]["license"] and chain[3]["fingerprint"]
 
 
+def _pairs(only_a: int, only_b: int) -> tuple[list[bool], list[bool]]:
+    """Correctness vectors with the given discordant counts (and two concordant pairs)."""
+    a = [True] * only_a + [False] * only_b + [True, False]
+    return a, [not x for x in a[:-2]] + [True, False]
+
+
 def test_mcnemar_matches_the_exact_binomial() -> None:
-    assert mcnemar_p(0, 0) == 1.0
-    assert mcnemar_p(0, 6) == pytest.approx(2 / 64)
-    assert mcnemar_p(3, 3) == 1.0
-    assert mcnemar_p(1, 9) == pytest.approx(2 * (1 + 10) / 1024)
+    for (only_a, only_b), p in {(0, 0): 1.0, (0, 6): 2 / 64, (3, 3): 1.0, (1, 9): 2 * (1 + 10) / 1024}.items():
+        assert mcnemar_test(*_pairs(only_a, only_b)) == (only_a, only_b, pytest.approx(p))
 
 
 def test_gate_refuses_a_significantly_worse_candidate(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -31,25 +31,42 @@ IDS = torch.tensor([[5, 17, 3, 9, 44, 2, 61, 8], [7, 7, 12, 30, 1, 0, 0, 0]])
 MASK = torch.tensor([[1] * 8, [1] * 5 + [0] * 3])
 
 
-def _gpt2() -> Any:
+# the size of the BERT and RoBERTa encoders compared
+ENCODER = {
+    "vocab_size": 70,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 64,
+    "max_position_embeddings": 40,
+}
+
+
+@pytest.fixture
+def hf_gpt2() -> Any:
+    """A tiny seeded random-init transformers GPT-2."""
     torch.manual_seed(0)
     cfg = tr.GPT2Config(vocab_size=70, n_positions=32, n_embd=32, n_layer=2, n_head=4, bos_token_id=0, eos_token_id=0)
     return tr.GPT2LMHeadModel(cfg).eval()
 
 
-def test_gpt2_logits_match() -> None:
-    hf = _gpt2()
-    model = from_hf(hf.config.to_dict(), hf.state_dict())
-    assert isinstance(model, GPT) and model.config.activation == "gelu_tanh"
+@pytest.fixture
+def gpt2(hf_gpt2: Any) -> GPT:
+    """``hf_gpt2`` copied into forge."""
+    model = from_hf(hf_gpt2.config.to_dict(), hf_gpt2.state_dict())
+    assert isinstance(model, GPT)
+    return model
+
+
+def test_gpt2_logits_match(hf_gpt2: Any, gpt2: GPT) -> None:
+    assert gpt2.config.activation == "gelu_tanh"
     with torch.no_grad():
-        _close(model(IDS), hf(IDS).logits)
+        _close(gpt2(IDS), hf_gpt2(IDS).logits)
 
 
-def test_gpt2_greedy_generation_matches_transformers() -> None:
-    hf = _gpt2()
-    model = from_hf(hf.config.to_dict(), hf.state_dict())
+def test_gpt2_greedy_generation_matches_transformers(hf_gpt2: Any, gpt2: GPT) -> None:
     prompt = IDS[:, :4]
-    theirs = hf.generate(
+    theirs = hf_gpt2.generate(
         prompt,
         attention_mask=torch.ones_like(prompt),
         max_new_tokens=12,
@@ -58,48 +75,34 @@ def test_gpt2_greedy_generation_matches_transformers() -> None:
         pad_token_id=0,
     )
     for cache in ("dynamic", "static"):
-        assert torch.equal(generate(model, prompt, max_new_tokens=12, cache=cache), theirs)
+        assert torch.equal(generate(gpt2, prompt, max_new_tokens=12, cache=cache), theirs)
 
 
-@pytest.mark.parametrize("head", ["mlm", "classifier"])
-def test_bert_outputs_match(head: str) -> None:
+@pytest.mark.parametrize(
+    ("head", "ours_type"),
+    [
+        ("BertForMaskedLM", EncoderMLM),
+        ("BertForSequenceClassification", EncoderClassifier),
+        ("RobertaForMaskedLM", EncoderMLM),
+    ],
+    ids=["bert-mlm", "bert-classifier", "roberta-mlm"],
+)
+def test_encoder_outputs_match(head: str, ours_type: type) -> None:
     torch.manual_seed(0)
-    cfg = tr.BertConfig(
-        vocab_size=70,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=40,
-        num_labels=3,
-    )
-    hf = (tr.BertForMaskedLM(cfg) if head == "mlm" else tr.BertForSequenceClassification(cfg)).eval()
+    roberta = head.startswith("Roberta")
+    cfg = tr.RobertaConfig(**ENCODER) if roberta else tr.BertConfig(**ENCODER, num_labels=3)
+    hf = getattr(tr, head)(cfg).eval()
     model = from_hf(cfg.to_dict(), hf.state_dict())
-    assert isinstance(model, EncoderMLM if head == "mlm" else EncoderClassifier)
+    assert isinstance(model, ours_type)
+    # RoBERTa derives positions from the padding token, so its input has none
+    ids, mask = (IDS[:1] + 2, None) if roberta else (IDS, MASK)
     with torch.no_grad():
-        theirs = hf(input_ids=IDS, attention_mask=MASK).logits
-        ours = model(IDS, MASK)
-    if head == "mlm":
-        _close(ours[MASK.bool()], theirs[MASK.bool()])  # padded positions are not compared
+        theirs = hf(input_ids=ids, attention_mask=mask).logits
+        ours = model(ids, mask)
+    if ours_type is EncoderMLM and mask is not None:
+        _close(ours[mask.bool()], theirs[mask.bool()])  # padded positions are not compared
     else:
         _close(ours, theirs)
-
-
-def test_roberta_mlm_outputs_match() -> None:
-    torch.manual_seed(0)
-    cfg = tr.RobertaConfig(
-        vocab_size=70,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=40,
-    )
-    hf = tr.RobertaForMaskedLM(cfg).eval()
-    model = from_hf(cfg.to_dict(), hf.state_dict())
-    ids = IDS[:1] + 2  # no padding token (RoBERTa derives positions from it)
-    with torch.no_grad():
-        _close(model(ids), hf(input_ids=ids).logits)
 
 
 @pytest.mark.parametrize("ff", ["relu", "gated-gelu"])
@@ -153,13 +156,12 @@ def test_relative_position_buckets_match_transformers() -> None:
         assert torch.equal(ours, theirs)
 
 
-def test_bad_checkpoints_raise_forge_errors(tmp_path: Any) -> None:
-    hf = _gpt2()
-    sd = hf.state_dict()
+def test_bad_checkpoints_raise_forge_errors(hf_gpt2: Any, tmp_path: Any) -> None:
+    sd = hf_gpt2.state_dict()
     broken = {k: v for k, v in sd.items() if not k.endswith("h.1.mlp.c_fc.weight")}
     with pytest.raises(CheckpointError, match=r"h\.1\.mlp\.c_fc\.weight"):
         convert_gpt2_state_dict(broken)
-    small = GPT(gpt_config_from_hf({**hf.config.to_dict(), "n_positions": 16}))
+    small = GPT(gpt_config_from_hf({**hf_gpt2.config.to_dict(), "n_positions": 16}))
     with pytest.raises(CheckpointError, match=r"pos_emb\.weight has shape \(32, 32\)"):
         load_converted(small, convert_gpt2_state_dict(sd))
     with pytest.raises(ConfigError, match="not supported"):
@@ -172,12 +174,11 @@ def test_bad_checkpoints_raise_forge_errors(tmp_path: Any) -> None:
         load_safetensors(bad)
 
 
-def test_safetensors_file_round_trip(tmp_path: Any) -> None:
+def test_safetensors_file_round_trip(hf_gpt2: Any, tmp_path: Any) -> None:
     from safetensors.torch import save_file
 
-    hf = _gpt2()
     path = tmp_path / "model.safetensors"
-    save_file({k: v.contiguous() for k, v in hf.state_dict().items() if k != "lm_head.weight"}, str(path))
-    model = from_hf(hf.config.to_dict(), load_safetensors(path))
+    save_file({k: v.contiguous() for k, v in hf_gpt2.state_dict().items() if k != "lm_head.weight"}, str(path))
+    model = from_hf(hf_gpt2.config.to_dict(), load_safetensors(path))
     with torch.no_grad():
-        _close(model(IDS), hf(IDS).logits)
+        _close(model(IDS), hf_gpt2(IDS).logits)

@@ -29,7 +29,6 @@ Example::
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import math
 import os
@@ -47,8 +46,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from forge.core._atomic import atomic_directory, write_json
-from forge.core._digest import digest
+from forge.core._digest import digest, file_sha256
 from forge.core._logging import get_logger
+from forge.core._run_files import read_json, what_still_works
 from forge.core.errors import CheckpointError, DataError
 
 __all__ = [
@@ -56,9 +56,11 @@ __all__ = [
     "Checkpoint",
     "CheckpointEntry",
     "CheckpointManager",
+    "IndexRebuild",
     "flatten_state",
     "load_checkpoint",
     "read_index",
+    "rebuild_index",
     "save_checkpoint",
     "unflatten_state",
     "verify_checkpoint",
@@ -71,7 +73,6 @@ MANIFEST_NAME = "manifest.json"
 INDEX_NAME = "index.json"
 _GROUP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _STEP_DIR = re.compile(r"^step-(\d+)$")
-_HASH_CHUNK = 1 << 20
 
 _log = get_logger(__name__)
 
@@ -288,7 +289,7 @@ def save_checkpoint(
                 tensors, skeleton = flatten_state(state)
                 file_name = f"{name}.safetensors"
                 _write_tensors(tensors, tmp / file_name)
-                files[file_name] = _sha256(tmp / file_name)
+                files[file_name] = file_sha256(tmp / file_name)
                 skeletons[name] = {"file": file_name, "skeleton": skeleton}
             body = {
                 "format_version": FORMAT_VERSION,
@@ -321,21 +322,21 @@ def verify_checkpoint(directory: str | os.PathLike[str]) -> dict[str, Any]:
     manifest_path = path / MANIFEST_NAME
     if not path.is_dir():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        body = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CheckpointError(f"checkpoint {path} has no {MANIFEST_NAME}") from exc
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(f"{manifest_path} is corrupted (not valid JSON: {exc})") from exc
-    if not isinstance(body, dict) or "digest" not in body:
-        raise CheckpointError(f"{manifest_path} is not a forge checkpoint manifest")
+    if not manifest_path.exists():
+        raise CheckpointError(f"checkpoint {path} has no {MANIFEST_NAME}; {what_still_works(manifest_path)}")
+    body = read_json(manifest_path)
+    if "digest" not in body or not isinstance(body.get("files"), dict):
+        raise CheckpointError(f"{manifest_path} is not a forge checkpoint manifest; {what_still_works(manifest_path)}")
     expected_digest = body.pop("digest")
     try:
         actual_digest = digest(body)
     except DataError as exc:
         raise CheckpointError(f"{manifest_path} is corrupted: {exc}") from exc
     if expected_digest != actual_digest:
-        raise CheckpointError(f"{manifest_path} is corrupted: expected digest {expected_digest}, got {actual_digest}")
+        raise CheckpointError(
+            f"{manifest_path} is corrupted: expected digest {expected_digest}, got {actual_digest}; "
+            f"{what_still_works(manifest_path)}"
+        )
     version = body.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
@@ -346,7 +347,7 @@ def verify_checkpoint(directory: str | os.PathLike[str]) -> dict[str, Any]:
         file_path = path / file_name
         if not file_path.is_file():
             raise CheckpointError(f"checkpoint file {file_path} is missing (expected sha256 {expected})")
-        actual = _sha256(file_path)
+        actual = file_sha256(file_path)
         if actual != expected:
             raise CheckpointError(
                 f"checkpoint file {file_path} is corrupted or truncated: expected sha256 {expected}, got {actual}"
@@ -378,11 +379,12 @@ def load_checkpoint(
     if verify:
         body = verify_checkpoint(path)
     else:
-        try:
-            body = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"cannot read {path / MANIFEST_NAME}: {exc}") from exc
-    available = body["groups"]
+        body = read_json(path / MANIFEST_NAME)
+    available = body.get("groups")
+    if not isinstance(available, dict) or not isinstance(body.get("manifest"), dict):
+        raise CheckpointError(
+            f"{path / MANIFEST_NAME} is not a forge checkpoint manifest; {what_still_works(path / MANIFEST_NAME)}"
+        )
     wanted = list(available) if groups is None else list(groups)
     restored: dict[str, Any] = {}
     for name in wanted:
@@ -406,14 +408,6 @@ def load_checkpoint(
 
 def _write_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
     save_file(tensors, str(path), metadata={"format": "pt", "writer": "forge"})
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _remove_dir(path: Path) -> None:
@@ -574,61 +568,14 @@ class CheckpointManager:
     def rebuild_index(cls, root: str | os.PathLike[str]) -> Path:
         """Write a fresh ``index.json`` from the checkpoints under ``root`` that verify.
 
-        For an index that is damaged (truncated, edited, not JSON): every ``step-*`` directory is
-        verified, those that pass are listed with the metrics their manifest recorded (the
-        trainer's ``latest_metrics``) and the monitor and mode of the run's checkpoint config,
-        where saved. The damaged file is kept beside it as ``index.json.damaged``.
-
-        Args:
-            root: The checkpoints folder (``RUN/checkpoints``) or the run directory.
-
-        Returns:
-            The path of the new index.
-
-        Raises:
-            CheckpointError: ``root`` holds no checkpoint that verifies.
+        The same as :func:`rebuild_index` (which also says what it kept and skipped); returns the
+        index's path.
 
         Example::
 
             CheckpointManager.rebuild_index("runs/digits")
         """
-        folder = Path(root)
-        if (folder / "checkpoints").is_dir():
-            folder = folder / "checkpoints"
-        entries: list[CheckpointEntry] = []
-        monitor, mode = "val/loss", "min"
-        for child in sorted(folder.iterdir()) if folder.is_dir() else []:
-            match = _STEP_DIR.match(child.name)
-            if not (match and child.is_dir()):
-                continue
-            try:
-                body = verify_checkpoint(child)
-            except CheckpointError as exc:
-                _log.warning("checkpoint.index_rebuild_skipped", path=str(child), error=str(exc))
-                continue
-            manifest = body.get("manifest")
-            saved: dict[str, Any] = manifest if isinstance(manifest, dict) else {}
-            metrics = _recorded_metrics(saved)
-            trainer_cfg = saved.get("trainer_config")
-            checkpoint_cfg = trainer_cfg.get("checkpoint") if isinstance(trainer_cfg, dict) else None
-            if isinstance(checkpoint_cfg, dict):
-                monitor = str(checkpoint_cfg.get("monitor") or monitor)
-                mode = "max" if checkpoint_cfg.get("mode") == "max" else "min"
-            entries.append(CheckpointEntry(step=int(match.group(1)), name=child.name, metrics=metrics))
-        if not entries:
-            raise CheckpointError(f"{folder}: no checkpoint verifies, so there is nothing to rebuild the index from")
-        index_path = folder / INDEX_NAME
-        if index_path.exists():
-            os.replace(index_path, folder / f"{INDEX_NAME}.damaged")
-        data = {
-            "format_version": FORMAT_VERSION,
-            "monitor": monitor,
-            "mode": mode,
-            "checkpoints": [attrs.asdict(e) for e in entries],
-        }
-        write_json(index_path, data, durable=True)
-        _log.warning("checkpoint.index_rebuilt", path=str(index_path), checkpoints=len(entries))
-        return index_path
+        return rebuild_index(root).path
 
     def _ranked(self) -> list[CheckpointEntry]:
         scored = [
@@ -711,24 +658,13 @@ def read_index(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     Raises:
         CheckpointError: the file is unreadable, truncated or not an index; the message names it
-            and says how to rebuild it from the checkpoints that verify.
+            and says how to rebuild it from the checkpoints that verify (``forge checkpoints
+            rebuild-index RUN_DIR``).
     """
     index_path = Path(path)
-    fix = (
-        f"the checkpoints themselves are not affected: rebuild the index from those that verify with "
-        "`python -c \"from forge.core import CheckpointManager; "
-        f"CheckpointManager.rebuild_index('{index_path.parent}')\"`"
-    )
+    data = read_json(index_path)
     try:
-        data = json.loads(index_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(
-            f"{index_path} is damaged (line {exc.lineno}, column {exc.colno}: {exc.msg}; truncated?); {fix}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{index_path} cannot be read ({exc}); {fix}") from None
-    try:
-        if not isinstance(data, dict) or not isinstance(data.get("checkpoints"), list):
+        if not isinstance(data.get("checkpoints"), list):
             raise TypeError("expected a table with a 'checkpoints' list")
         entries = []
         for i, item in enumerate(data["checkpoints"]):
@@ -737,16 +673,132 @@ def read_index(path: str | os.PathLike[str]) -> dict[str, Any]:
             step, name = item.get("step"), item.get("name")
             if isinstance(step, bool) or not isinstance(step, int) or step < 0 or not isinstance(name, str):
                 raise TypeError(f"checkpoints[{i}]: expected an int step >= 0 and a name, got {step!r}, {name!r}")
-            if not _STEP_DIR.match(name):
-                raise TypeError(f"checkpoints[{i}].name: expected a step-NNNNNN directory name, got {name!r}")
-            metrics = {str(k): float(v) for k, v in item.get("metrics", {}).items()}
+            named = _STEP_DIR.match(name)
+            if named is None or int(named.group(1)) != step:
+                raise TypeError(f"checkpoints[{i}].name: expected the directory name of step {step}, got {name!r}")
+            metrics = {}
+            for key, value in item.get("metrics", {}).items():
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise TypeError(f"checkpoints[{i}].metrics.{key}: expected a number, got {value!r}")
+                metrics[str(key)] = float(value)
             entries.append(CheckpointEntry(step=step, name=name, metrics=metrics))
         mode = data.get("mode", "min")
         if mode not in ("min", "max"):
             raise TypeError(f"mode: expected 'min' or 'max', got {mode!r}")
         monitor = data.get("monitor", "val/loss")
-        if not isinstance(monitor, str):
+        if not isinstance(monitor, str) or not monitor:
             raise TypeError(f"monitor: expected a metric name, got {monitor!r}")
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{index_path} is damaged ({exc}); {fix}") from None
+        raise CheckpointError(f"{index_path} is damaged ({exc}); {what_still_works(index_path)}") from None
     return {"monitor": monitor, "mode": mode, "checkpoints": entries}
+
+
+@attrs.frozen
+class IndexRebuild:
+    """What :func:`rebuild_index` did.
+
+    Attributes:
+        path: The index file.
+        previous: The index found: ``"missing"``, ``"damaged"`` (kept as ``index.json.damaged``) or ``"good"``.
+        kept: The checkpoints the index now lists (each verified), oldest first.
+        skipped: ``(directory name, why)`` of every ``step-*`` directory left out (it does not verify).
+        written: Whether a new index was written (False: the good index already said all of it).
+        damaged_copy: Where the damaged index was moved, when it was.
+    """
+
+    path: Path
+    previous: Literal["missing", "damaged", "good"]
+    kept: tuple[CheckpointEntry, ...]
+    skipped: tuple[tuple[str, str], ...]
+    written: bool
+    damaged_copy: Path | None = None
+
+
+def rebuild_index(root: str | os.PathLike[str]) -> IndexRebuild:
+    """Rebuild a checkpoints ``index.json`` from the checkpoints that verify.
+
+    For an index that is damaged (truncated, edited, not JSON) or missing: every ``step-*``
+    directory is verified (manifest digest and the SHA-256 of every file); those that pass are
+    listed with the metrics their manifest recorded (the trainer's ``latest_metrics``) and the
+    monitor and mode of the run's checkpoint config, where saved. A damaged index is kept beside
+    the new one as ``index.json.damaged``.
+
+    A good index is never replaced by one that knows less: its metrics, monitor and mode are kept
+    for every checkpoint that still verifies (only entries of checkpoints that are gone or no
+    longer verify are dropped), and when the result says nothing new the file is left as it is.
+    The new index is written atomically (temporary file, fsync, rename).
+
+    Args:
+        root: The checkpoints folder (``RUN/checkpoints``) or the run directory.
+
+    Returns:
+        What was kept and skipped, and whether the index was written.
+
+    Raises:
+        CheckpointError: ``root`` holds no checkpoint that verifies (nothing is changed then).
+
+    Example::
+
+        result = rebuild_index("runs/digits")
+        print([e.name for e in result.kept], result.skipped)
+    """
+    folder = Path(root)
+    if (folder / "checkpoints").is_dir():
+        folder = folder / "checkpoints"
+    index_path = folder / INDEX_NAME
+    previous: Literal["missing", "damaged", "good"] = "missing"
+    old: dict[str, Any] | None = None
+    if index_path.exists():
+        try:
+            old = read_index(index_path)
+            previous = "good"
+        except CheckpointError:
+            previous = "damaged"
+    old_entries: dict[int, CheckpointEntry] = {e.step: e for e in old["checkpoints"]} if old else {}
+    entries: list[CheckpointEntry] = []
+    skipped: list[tuple[str, str]] = []
+    monitor, mode = "val/loss", "min"
+    for child in sorted(folder.iterdir()) if folder.is_dir() else []:
+        match = _STEP_DIR.match(child.name)
+        if not (match and child.is_dir()):
+            continue
+        try:
+            body = verify_checkpoint(child)
+        except CheckpointError as exc:
+            skipped.append((child.name, str(exc)))
+            _log.warning("checkpoint.index_rebuild_skipped", path=str(child), error=str(exc))
+            continue
+        manifest = body.get("manifest")
+        saved: dict[str, Any] = manifest if isinstance(manifest, dict) else {}
+        step = int(match.group(1))
+        known = old_entries.get(step)
+        metrics = {**_recorded_metrics(saved), **(known.metrics if known else {})}
+        trainer_cfg = saved.get("trainer_config")
+        checkpoint_cfg = trainer_cfg.get("checkpoint") if isinstance(trainer_cfg, dict) else None
+        if isinstance(checkpoint_cfg, dict):
+            monitor = str(checkpoint_cfg.get("monitor") or monitor)
+            mode = "max" if checkpoint_cfg.get("mode") == "max" else "min"
+        entries.append(CheckpointEntry(step=step, name=child.name, metrics=metrics))
+    if not entries:
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped[:3])
+        raise CheckpointError(
+            f"{folder}: no checkpoint verifies, so there is nothing to rebuild the index from"
+            + (f" ({reasons})" if reasons else "")
+        )
+    if old is not None:
+        monitor, mode = str(old["monitor"]), str(old["mode"])
+        if list(old["checkpoints"]) == entries:
+            return IndexRebuild(index_path, previous, tuple(entries), tuple(skipped), written=False)
+    damaged_copy = None
+    if previous == "damaged":
+        damaged_copy = folder / f"{INDEX_NAME}.damaged"
+        os.replace(index_path, damaged_copy)
+    data = {
+        "format_version": FORMAT_VERSION,
+        "monitor": monitor,
+        "mode": mode,
+        "checkpoints": [attrs.asdict(e) for e in entries],
+    }
+    write_json(index_path, data, durable=True)
+    _log.warning("checkpoint.index_rebuilt", path=str(index_path), checkpoints=len(entries), skipped=len(skipped))
+    return IndexRebuild(index_path, previous, tuple(entries), tuple(skipped), written=True, damaged_copy=damaged_copy)

@@ -301,8 +301,6 @@ class Recipe:
             trainer = structure(trainer_raw, TrainerConfig, where="trainer")
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
-        if not 0 <= trainer.seed <= _MAX_SEED:  # it seeds Python, NumPy and torch, which take [0, 2**32 - 1]
-            raise ConfigError(f"{source}: trainer.seed: expected an int in [0, {_MAX_SEED}], got {trainer.seed}")
         return cls(
             name=str(data.get("name") or Path(source).stem),
             description=str(data.get("description", "")),

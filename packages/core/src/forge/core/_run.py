@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 from forge.core._atomic import write_json
 from forge.core._digest import digest
+from forge.core._run_files import read_json, read_json_lines
 from forge.core.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
@@ -223,11 +224,40 @@ class RunDir:
         return changes
 
     def config_history(self) -> list[dict[str, Any]]:
-        """The earlier configs :meth:`update_config` kept, oldest first."""
-        path = self.path / "config_history.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        """The earlier configs :meth:`update_config` kept, oldest first.
+
+        Raises:
+            CheckpointError: ``config_history.jsonl`` is damaged before its last line (named, with
+                what still works: the current config and the checkpoints are not affected).
+        """
+        return read_json_lines(self.path / "config_history.jsonl")
+
+    def read_metrics(self) -> dict[str, Any] | None:
+        """The run's final ``metrics.json``, or None when the run has not finished.
+
+        Raises:
+            CheckpointError: the file is damaged (named, with what still works).
+        """
+        data: dict[str, Any] | None = read_json(self.path / "metrics.json", missing=None)
+        return data
+
+    def read_lineage(self) -> dict[str, Any] | None:
+        """The run's ``lineage.json``, or None when it has none.
+
+        Raises:
+            CheckpointError: the file is damaged (named, with what still works).
+        """
+        data: dict[str, Any] | None = read_json(self.path / "lineage.json", missing=None)
+        return data
+
+    def read_environment(self) -> dict[str, Any] | None:
+        """The run's ``environment.json``, or None when it has none.
+
+        Raises:
+            CheckpointError: the file is damaged (named, with what still works).
+        """
+        data: dict[str, Any] | None = read_json(self.path / "environment.json", missing=None)
+        return data
 
     def read_config(self) -> dict[str, Any]:
         """The resolved recipe saved by :meth:`write_config`.
@@ -238,9 +268,11 @@ class RunDir:
                 ``config.toml`` when that parses, and how the checkpoints can still be evaluated.
         """
         path = self.path / "config.json"
-        if not path.exists():
+        if not path.exists() and not ((self.path / "config.toml").exists() or any(self.checkpoints_dir.glob("step-*"))):
             raise CheckpointError(f"{self.path}: not a run directory (no config.json)")
         try:
+            if not path.exists():  # the run's other files are there: config.json was lost
+                raise CheckpointError(f"{path} is missing")
             return _read_table(path, "json")
         except CheckpointError as damaged:
             # config.toml holds the same recipe, but a TOML file cut at a line end still parses: it
@@ -321,28 +353,7 @@ class RunDir:
         Raises:
             CheckpointError: a line that is not a JSON object (file and line named).
         """
-        if not self.log_path.exists():
-            return []
-        try:
-            lines = self.log_path.read_text(encoding="utf-8", errors="strict").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{self.log_path} cannot be read ({exc}); move it aside to use the run") from None
-        records: list[dict[str, Any]] = []
-        numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
-        for n, line in numbered:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if n == numbered[-1][0]:
-                    break  # the write of the last line was cut short
-                raise CheckpointError(
-                    f"{self.log_path}:{n}: damaged log line ({exc.msg}); move the file aside to use the run"
-                ) from None
-            if not isinstance(record, dict):
-                kind = type(record).__name__
-                raise CheckpointError(f"{self.log_path}:{n}: expected a JSON object per line, got {kind}")
-            records.append(record)
-        return records
+        return read_json_lines(self.log_path)
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Write the run's final ``metrics.json``."""

@@ -19,8 +19,9 @@ import attrs
 from forge.core._logging import get_logger
 from forge.core._recipe import Recipe, ResolvedRecipe, load_recipe, recipe_field_type
 from forge.core._run import RunDir, Which, find_checkpoint
+from forge.core._run_files import what_still_works
 from forge.core.config import apply_overrides
-from forge.core.errors import CheckpointError, ForgeError
+from forge.core.errors import CheckpointError, ConfigError, ForgeError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from forge.core.trainer._protocol import TrainerView
     from forge.core.trainer._trainer import FitResult
 
-__all__ = ["RunResult", "build_loaders", "load_model", "resume_run", "run_recipe"]
+__all__ = ["RunResult", "build_loaders", "load_model", "resume_run", "run_loaders", "run_recipe"]
 
 _log = get_logger(__name__)
 _record_log = get_logger("forge.run")  # what a resume changed in the run directory's record
@@ -167,11 +168,22 @@ def saved_recipe(run: RunDir, overrides: Iterable[str] = ()) -> Recipe:
     """The resolved recipe a run directory saved, with ``overrides`` applied.
 
     Raises:
-        CheckpointError: the directory has no ``config.json``.
-        ConfigError: an override is invalid.
+        CheckpointError: the directory has no ``config.json``, or it is damaged (named, with what
+            still works).
+        ConfigError: an override is invalid, or the saved recipe is not a valid recipe (edited by
+            hand, or from a forge that checked less); the message says what still works.
     """
-    data = apply_overrides(run.read_config(), list(overrides), field_type=recipe_field_type)
-    return Recipe.from_dict(data, source=str(run.path / "config.json"))
+    saved = run.read_config()
+    source = run.path / "config.json"
+    data = apply_overrides(saved, list(overrides), field_type=recipe_field_type)
+    try:
+        return Recipe.from_dict(data, source=str(source))
+    except ConfigError as exc:
+        try:
+            Recipe.from_dict(saved, source=str(source))
+        except ConfigError:  # the saved recipe itself is refused, not only an override
+            raise ConfigError(f"{exc}; {what_still_works(source)}") from None
+        raise
 
 
 def build_loaders(resolved: ResolvedRecipe, splits: Any, *, rank: int = 0, world_size: int = 1) -> tuple[Any, Any, Any]:
@@ -197,6 +209,31 @@ def build_loaders(resolved: ResolvedRecipe, splits: Any, *, rank: int = 0, world
         else None
     )
     return train, val, test
+
+
+def run_loaders(run_dir: str | os.PathLike[str], *, ordered: bool = False) -> tuple[ResolvedRecipe, Any, Any, Any]:
+    """A finished run's resolved recipe and its train/val/test loaders, rebuilt from the saved recipe.
+
+    Args:
+        run_dir: The run directory.
+        ordered: Read the training split in order, every sample once (for analysis; training shuffles).
+
+    Returns:
+        ``(resolved, train, val, test)``; a split the dataset lacks is None.
+
+    Raises:
+        CheckpointError, ConfigError: as :func:`saved_recipe`.
+    """
+    from forge.core.data._loader import build_loader
+
+    recipe = saved_recipe(RunDir(Path(run_dir)))
+    data = recipe.data.resolve()
+    splits = data.build()
+    resolved = recipe.resolve(data=data)
+    train, val, test = build_loaders(resolved, splits)
+    if ordered:
+        train = build_loader(splits.train, attrs.evolve(resolved.loader, shuffle=False, drop_last=False), seed=0)
+    return resolved, train, val, test
 
 
 class _Progress:

@@ -555,8 +555,18 @@ def describe(cls: type, defaults: Mapping[str, Any] | None = None) -> list[Field
             default = None if required else unstructure(a.default)
         constraint = a.metadata.get("constraint")
         text = constraint.describe() if isinstance(constraint, Constraint) else ""
+        if text and _is_collection(_strip_optional(a.type)):
+            text = _each_item(constraint, text)
         out.append(FieldInfo(a.name, _type_name(a.type), default, required, str(a.metadata.get("help", "")), text))
     return out
+
+
+def _each_item(constraint: Constraint, text: str) -> str:
+    """A list field's constraint in words: the bounds and choices hold for each item."""
+    item = attrs.evolve(constraint, non_empty=False).describe()
+    if not item:
+        return text
+    return f"non-empty, each item {item}" if constraint.non_empty else f"each item {item}"
 
 
 MAX_CONFIG_BYTES = 1 << 20

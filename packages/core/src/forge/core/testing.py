@@ -40,6 +40,9 @@ __all__ = [
     "check_light_listing",
     "check_model",
     "components_of",
+    "config_classes",
+    "declares_constraint",
+    "missing_constraints",
 ]
 
 
@@ -63,6 +66,90 @@ def components_of(
         raise ConformanceError(f"plugin {plugin!r} is {info.status}: {info.error}")
     wanted = set(kinds) if kinds is not None else None
     return [s for s in reg.list() if s.provider == plugin and (wanted is None or s.kind in wanted)]
+
+
+def config_classes(
+    provider: str, modules: Iterable[str] = (), *, exclude: Iterable[str] = (), reg: Registry | None = None
+) -> list[type]:
+    """Every config class of a plugin: its registered components' configs, the attrs classes ``modules``
+    export in ``__all__``, and every attrs class those hold in a field (nested configs), sorted by name.
+
+    Args:
+        provider: The plugin's name as components record it (``"vision"``).
+        modules: Modules whose exported attrs classes count as configs too (configs nobody registers).
+        exclude: Class names to leave out (records that are never read from a file).
+        reg: The registry to read (forge's global one when None).
+
+    Example::
+
+        for cls in config_classes("acme", ["acme.configs"]):
+            assert not missing_constraints(cls)
+    """
+    import importlib
+
+    import attrs
+
+    reg = reg or registry
+    skip = set(exclude)
+    found: dict[type, None] = {}
+    for spec in reg.list():
+        cls = reg.config_class(spec) if spec.provider == provider else None
+        if cls is not None:
+            found[cls] = None
+    for name in modules:
+        module = importlib.import_module(name)
+        for export in getattr(module, "__all__", ()):
+            obj = getattr(module, export)
+            if isinstance(obj, type) and attrs.has(obj) and obj.__name__ not in skip:
+                found[obj] = None
+    queue = list(found)
+    while queue:
+        cls = queue.pop()
+        attrs.resolve_types(cls)
+        for a in attrs.fields(cls):
+            for leaf in _leaves(a.type):
+                if isinstance(leaf, type) and attrs.has(leaf) and leaf not in found:
+                    found[leaf] = None
+                    queue.append(leaf)
+    return sorted(found, key=lambda c: (c.__module__, c.__name__))
+
+
+def _leaves(tp: Any) -> list[Any]:
+    """The types a field's values are made of: Optional, list and tuple items unwrapped."""
+    import types
+    import typing
+
+    if typing.get_origin(tp) in (typing.Union, types.UnionType, tuple, list):
+        return [leaf for arg in typing.get_args(tp) if arg not in (Ellipsis, type(None)) for leaf in _leaves(arg)]
+    return [tp]
+
+
+def declares_constraint(attribute: Any) -> bool:
+    """Whether an attrs field declares a constraint with :func:`forge.core.config.field` (``gt=``, ``one_of=``...)."""
+    constraint = attribute.metadata.get("constraint")
+    return isinstance(constraint, cfg.Constraint) and constraint.active
+
+
+def missing_constraints(cls: type, allowed: Iterable[str] = ()) -> list[str]:
+    """``Class.field`` names of ``cls``'s numeric, string and choice fields that declare no constraint.
+
+    Args:
+        cls: An attrs config class.
+        allowed: ``Class.field`` names left without a constraint on purpose (keep the reason beside them).
+    """
+    import typing
+
+    import attrs
+
+    attrs.resolve_types(cls)
+    allow = set(allowed)
+    return [
+        f"{cls.__name__}.{a.name}"
+        for a in attrs.fields(cls)
+        if any(leaf in (int, float, str) or typing.get_origin(leaf) is typing.Literal for leaf in _leaves(a.type))
+        and not declares_constraint(a)
+        and f"{cls.__name__}.{a.name}" not in allow
+    ]
 
 
 def check_config_roundtrip(spec: ComponentSpec, *, reg: Registry | None = None) -> Any:

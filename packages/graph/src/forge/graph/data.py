@@ -13,6 +13,13 @@ Datasets yield :class:`GraphSample` ``(graph, target)`` pairs. Importing this mo
 torch's ``default_collate`` (the collate forge's loaders use) to batch them with
 :func:`collate_samples`: graphs become one disjoint graph with a ``batch`` vector, targets are
 concatenated.
+
+Importing it also registers :class:`Graph` as a pytree node of ``torch.utils._pytree`` (its
+fields are the children, named by attribute), so ``torch.export``, ``torch.compile`` and
+``forge export`` see through a graph to its tensors. A graph names the dynamic dimensions of its
+fields (nodes, edges, graphs, pairs) and draws random graphs of other sizes to verify an export
+(:meth:`Graph.export_dynamic_dims`, :meth:`Graph.export_sample`). Loading an exported program
+that takes a graph (``torch.export.load``) needs this module imported first.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, cast
 
 import torch
+import torch.utils._pytree as pytree
 from torch import Tensor
 from torch.utils.data._utils.collate import default_collate_fn_map
 
@@ -272,30 +280,33 @@ class Graph(tuple[Any, ...]):
         """Node pairs to score, or None."""
         return cast("Tensor | None", self[12])
 
+    # The counts below are shape entries, never int(...) of them: under torch.export a shape entry
+    # is a symbolic size, and int() would specialize the exported program to the example's size.
+
     @property
     def num_nodes(self) -> int:
         """Number of nodes."""
-        return int(self.x.shape[0])
+        return self.x.shape[0]
 
     @property
     def num_edges(self) -> int:
         """Number of directed edges (an undirected edge counts twice)."""
-        return int(self.edge_index.shape[1])
+        return self.edge_index.shape[1]
 
     @property
     def num_features(self) -> int:
         """Features per node."""
-        return int(self.x.shape[1])
+        return self.x.shape[1]
 
     @property
     def num_graphs(self) -> int:
         """Graphs merged into this one (1 unless it is a batch)."""
-        return 1 if self.ptr is None else int(self.ptr.numel()) - 1
+        return 1 if self.ptr is None else self.ptr.shape[0] - 1
 
     @property
     def num_examples(self) -> int:
         """Dataset examples in this graph: graphs of a batch, seeds of a sampled subgraph, else 1."""
-        return int(self.roots.shape[0])
+        return self.roots.shape[0]
 
     @property
     def shape(self) -> torch.Size:
@@ -338,6 +349,151 @@ class Graph(tuple[Any, ...]):
     def in_degree(self) -> Tensor:
         """Number of edges arriving at each node ``(num_nodes,)`` ``int64``."""
         return torch.bincount(self.edge_index[1], minlength=self.num_nodes)
+
+    def export_dynamic_dims(self) -> list[dict[int, str] | None]:
+        """The dynamic dimensions of each field, by name, for ``torch.export`` (in field order).
+
+        Nodes (``x``, masks, ``batch``, per-node ``y``), edges (``edge_index``'s columns, edge
+        weights and features) and node pairs (``edge_label_index``) vary from graph to graph;
+        so do graphs (``roots``, ``ptr``, per-graph ``y``) in a batch, and roots in a sampled
+        subgraph with several. Forge's exporters read this (``forge.core.export.ExportableInput``).
+        """
+        batched = self.ptr is not None
+        y = self.y
+        y_dims: dict[int, str] | None = None
+        if y is not None and y.dim() >= 1:
+            per_graph = batched and y.shape[0] == self.num_graphs and y.shape[0] != self.num_nodes
+            y_dims = {0: "graphs" if per_graph else "nodes"}
+        dims: dict[str, dict[int, str] | None] = {
+            "roots": {0: "graphs"} if batched else ({0: "roots"} if self.num_examples > 1 else None),
+            "x": {0: "nodes"},
+            "edge_index": {1: "edges"},
+            "edge_weight": {0: "edges"},
+            "edge_attr": {0: "edges"},
+            "y": y_dims,
+            "train_mask": {0: "nodes"},
+            "val_mask": {0: "nodes"},
+            "test_mask": {0: "nodes"},
+            "adj": {0: "nodes", 1: "nodes"},
+            "batch": {0: "nodes"},
+            "ptr": {0: "graphs+1"},
+            "edge_label_index": {1: "pairs"},
+        }
+        return [None if value is None else dims[name] for name, value in zip(GRAPH_FIELDS, self, strict=True)]
+
+    def export_sample(self, size: int, generator: torch.Generator) -> Graph | None:
+        """A random graph with the same fields as this one and other sizes, to verify an export.
+
+        A single graph gets ``size`` more nodes (and ``2 * size`` more edges, ``size`` more pairs
+        to score); a batch becomes ``size`` random graphs of about its mean size, batched. Edges
+        and pairs name existing nodes; features, weights and labels follow this graph's ranges.
+        None for a graph with a precomputed ``adj`` (a sparse matrix no exporter takes).
+
+        Args:
+            size: At least 1.
+            generator: The random source.
+        """
+        if self.adj is not None:
+            return None
+        size = max(1, size)
+        if self.ptr is None:
+            roots = self.num_examples + size if self.num_examples > 1 else 1
+            pairs = 0 if self.edge_label_index is None else self.edge_label_index.shape[1] + size
+            return _random_graph_like(
+                self, self.num_nodes + size, self.num_edges + 2 * size, pairs, roots, False, generator
+            )
+        graphs, nodes = self.num_graphs, self.num_nodes
+        mean_nodes = max(2, nodes // max(graphs, 1))
+        y = self.y
+        per_graph_y = y is not None and y.dim() == 1 and y.shape[0] == graphs and y.shape[0] != nodes
+        members = []
+        for _ in range(size):
+            n = int(torch.randint(max(2, mean_nodes // 2), mean_nodes + mean_nodes // 2 + 1, (), generator=generator))
+            e = max(2, round(n * self.num_edges / max(nodes, 1)))
+            p = 0 if self.edge_label_index is None else max(2, round(self.edge_label_index.shape[1] / graphs))
+            members.append(_random_graph_like(self, n, e, p, 1, per_graph_y, generator))
+        return collate_graphs(members)
+
+
+def _draw_like(t: Tensor, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+    """Random values shaped ``shape`` in ``t``'s dtype and range: normal with its mean and spread
+    for floats, uniform over its range for integers, fair coins for booleans."""
+    if t.dtype == torch.bool:
+        return torch.rand(shape, generator=generator) < 0.5
+    if t.is_floating_point():
+        values = t.detach().float()
+        std = float(values.std()) if values.numel() > 1 else 1.0
+        mean = float(values.mean()) if values.numel() else 0.0
+        return (torch.randn(shape, generator=generator) * (std or 1.0) + mean).to(t.dtype)
+    low, high = (int(t.min()), int(t.max())) if t.numel() else (0, 1)
+    return torch.randint(low, high + 1, shape, generator=generator, dtype=t.dtype)
+
+
+def _random_graph_like(
+    template: Graph, nodes: int, edges: int, pairs: int, roots: int, graph_label: bool, generator: torch.Generator
+) -> Graph:
+    """One random (unbatched) graph with ``template``'s optional fields, in its dtypes and ranges."""
+    fields: dict[str, Tensor | None] = {
+        "x": _draw_like(template.x, (nodes, template.num_features), generator),
+        "edge_index": torch.randint(0, nodes, (2, edges), generator=generator),
+    }
+    if roots > 1:
+        fields["roots"] = torch.randint(0, nodes, (roots,), generator=generator)
+    w = template.edge_weight
+    if w is not None:
+        low, high = (float(w.min()), float(w.max())) if w.numel() else (1.0, 1.0)
+        fields["edge_weight"] = (torch.rand(edges, generator=generator) * (high - low) + low).to(w.dtype)
+    a = template.edge_attr
+    if a is not None:
+        fields["edge_attr"] = _draw_like(a, (edges, *a.shape[1:]), generator)
+    y = template.y
+    if y is not None:
+        fields["y"] = _draw_like(y, () if graph_label or y.dim() == 0 else (nodes, *y.shape[1:]), generator)
+    for name in _MASKS:
+        if getattr(template, name) is not None:
+            fields[name] = torch.rand(nodes, generator=generator) < 0.5
+    if pairs:
+        fields["edge_label_index"] = torch.randint(0, nodes, (2, pairs), generator=generator)
+    device = template.device
+    return Graph(**{k: None if v is None else v.to(device) for k, v in fields.items()})
+
+
+def _flatten_graph(graph: Graph) -> tuple[list[Tensor | None], None]:
+    return list(graph), None
+
+
+def _flatten_graph_with_keys(graph: Graph) -> tuple[list[tuple[pytree.KeyEntry, Tensor | None]], None]:
+    return [(pytree.GetAttrKey(name), value) for name, value in zip(GRAPH_FIELDS, graph, strict=True)], None
+
+
+def _unflatten_graph(values: Iterable[Any], context: None) -> Graph:
+    # Not Graph(values): pytree transforms rebuild a graph around whatever they mapped its tensors
+    # to (fake tensors, shapes, dynamic-shape specs), which the rebuild's type check would refuse.
+    return tuple.__new__(Graph, tuple(values))
+
+
+def _register_with_torch() -> None:
+    """Make :class:`Graph` a pytree node and a type ``torch.load(weights_only=True)`` may rebuild.
+
+    Idempotent: a second call does nothing. ``register_pytree_node`` is the API torch 2.4
+    (forge's floor) through 2.13 share; ``register_dataclass`` fits dataclasses only, and a graph
+    is a tuple. The safe-globals entry matters because a saved ExportedProgram keeps its example
+    inputs: without it ``torch.export.load`` falls back to full unpickling of a graph export.
+    """
+    if Graph not in torch.serialization.get_safe_globals():
+        torch.serialization.add_safe_globals([Graph])
+    if Graph in pytree.SUPPORTED_NODES:
+        return
+    pytree.register_pytree_node(
+        Graph,
+        _flatten_graph,
+        _unflatten_graph,
+        serialized_type_name=f"{Graph.__module__}.{Graph.__qualname__}",
+        flatten_with_keys_fn=_flatten_graph_with_keys,
+    )
+
+
+_register_with_torch()
 
 
 class GraphSample(NamedTuple):

@@ -46,21 +46,6 @@ __all__ = [
 CacheMode = Literal["auto", "dynamic", "static", "none"]
 
 
-def _check_positive(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ConfigError(f"generation: {attribute.name} must be >= 1, got {value!r}")
-
-
-def _check_top_p(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not 0.0 < value <= 1.0:
-        raise ConfigError(f"generation: top_p must lie in (0, 1], got {value!r}")
-
-
-def _check_temperature(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0.0:
-        raise ConfigError(f"generation: temperature must be > 0, got {value!r}")
-
-
 def _to_stops(value: Any) -> tuple[tuple[int, ...], ...]:
     try:
         stops = tuple(tuple(int(t) for t in s) for s in value)
@@ -75,21 +60,25 @@ def _to_stops(value: Any) -> tuple[tuple[int, ...], ...]:
 class GenerationConfig:
     """How to generate."""
 
-    max_new_tokens: int = field(64, help="Tokens to generate at most.", validator=_check_positive)
+    max_new_tokens: int = field(64, help="Tokens to generate at most.", ge=1)
     do_sample: bool = field(False, help="Sample (temperature, top_k, top_p) instead of greedy argmax.")
-    temperature: float = field(1.0, help="Divide the logits by this before sampling.", validator=_check_temperature)
-    top_k: int | None = field(None, help="Sample among the k most likely tokens only.", validator=_check_positive)
+    temperature: float = field(1.0, help="Divide the logits by this before sampling.", gt=0)
+    top_k: int | None = field(None, help="Sample among the k most likely tokens only.", ge=1)
     top_p: float | None = field(
-        None, help="Sample within the smallest set of tokens of this total probability.", validator=_check_top_p
+        None, help="Sample within the smallest set of tokens of this total probability.", gt=0, le=1
     )
     stop_sequences: tuple[tuple[int, ...], ...] = field(
         (), help="Token-id sequences that end a sequence; they are not part of the output.", converter=_to_stops
     )
-    eos_token_id: int | None = field(None, help="End-of-sequence id (a stop sequence of one token).")
-    pad_token_id: int = field(0, help="Fills the rows that stopped early.")
-    seed: int | None = field(None, help="Seed of the sampling generator (None: torch's global RNG).")
+    eos_token_id: int | None = field(None, help="End-of-sequence id (a stop sequence of one token).", ge=0)
+    pad_token_id: int = field(0, help="Fills the rows that stopped early.", ge=0)
+    seed: int | None = field(
+        None, help="Seed of the sampling generator (None: torch's global RNG).", ge=0, le=2**32 - 1
+    )
     cache: CacheMode = field(
-        "auto", help="KV cache: 'dynamic', 'static' (preallocated), 'none' (recompute), 'auto' (dynamic if possible)."
+        "auto",
+        help="KV cache: 'dynamic', 'static' (preallocated), 'none' (recompute), 'auto' (dynamic if possible).",
+        one_of=("auto", "dynamic", "static", "none"),
     )
     compile: bool = field(False, help="Compile the static-cache decode step (CUDA graphs: mode 'reduce-overhead').")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import attrs
-from attrs import validators as v
 
 from forge.core.config import field
 
@@ -18,7 +17,7 @@ class BLEUConfig:
     """Corpus BLEU as sacrebleu computes it by default (13a tokenization, exp smoothing, 4-grams), 0-100."""
 
     lowercase: bool = field(False, help="Lowercase hypotheses and references before tokenizing.")
-    max_ngram_order: int = field(4, help="Longest n-gram counted.", validator=v.ge(1))
+    max_ngram_order: int = field(4, help="Longest n-gram counted.", ge=1)
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 
 
@@ -27,7 +26,7 @@ class ROUGEConfig:
     """Mean ROUGE F-measure over prediction/reference pairs, as the rouge-score package computes it (0-1)."""
 
     rouge_type: str = field(
-        "rougeL", help="Which score compute() returns: rouge1, rouge2 or rougeL.", validator=v.in_(_ROUGE_TYPES)
+        "rougeL", help="Which score compute() returns: rouge1, rouge2 or rougeL.", one_of=_ROUGE_TYPES
     )
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 

@@ -62,6 +62,9 @@ ModelFactory = Callable[[], Sequence[ServedModel]]
 _access = get_logger("forge.serve.access")
 _log = get_logger("forge.serve")
 _JSON = "application/json"
+# a request's input tensor, and what turns the model's output into the response
+_Decoded = tuple[torch.Tensor, Callable[[Any], Response]]
+_Decoder = Callable[[bytes, ServedModel], Awaitable[_Decoded]]
 
 
 class ServerState:
@@ -449,18 +452,26 @@ def create_app(
         versions = {v: state.models[(name, v)].describe() for v in route["versions"]}
         return _json({"name": name, "route": route, "versions": versions})
 
-    async def predict_impl(request: Request, name: str, version: str | None) -> Response:
-        tag(request, "predict")
+    async def run_model(request: Request, name: str, version: str | None, route: str, decode: _Decoder) -> Response:
+        """Admit, read, route, decode, batch and answer: the path ``predict`` and v2 ``infer`` share.
+
+        ``decode`` runs while the request counts as arriving, so a batch being formed waits for it.
+        """
+        tag(request, route)
         auth(request, "predict")
         state.check_ready()
         with _arriving():
             body = await _read_body(request, limits.max_body_bytes)
             model, batcher = state.resolve(name, version)
-            tag(request, "predict", model)
-            ctype = (request.headers.get("content-type") or _JSON).split(";")[0].strip().lower()
-            x = await _decode(request, body, ctype, model)
-        out = await infer(request, model, batcher, x)
-        return _encode(request, model, out)
+            tag(request, route, model)
+            x, respond = await decode(body, model)
+        return respond(await infer(request, model, batcher, x))
+
+    async def predict_impl(request: Request, name: str, version: str | None) -> Response:
+        async def decode(body: bytes, model: ServedModel) -> _Decoded:
+            return await _decode(request, body, model), functools.partial(_encode, request, model)
+
+        return await run_model(request, name, version, "predict", decode)
 
     @contextlib.contextmanager
     def _arriving() -> Iterator[None]:
@@ -470,7 +481,8 @@ def create_app(
         finally:
             state.arriving -= 1
 
-    async def _decode(request: Request, body: bytes, ctype: str, model: ServedModel) -> torch.Tensor:
+    async def _decode(request: Request, body: bytes, model: ServedModel) -> torch.Tensor:
+        ctype = (request.headers.get("content-type") or _JSON).split(";")[0].strip().lower()
         schema, max_el = model.schema, limits.max_elements
         if ctype == "application/octet-stream":
             h = request.headers
@@ -693,20 +705,19 @@ def create_app(
         return Response(status_code=200)
 
     async def v2_infer_impl(request: Request, name: str, version: str | None) -> Response:
-        tag(request, "infer")
-        auth(request, "predict")
-        state.check_ready()
-        with _arriving():
-            body = await _read_body(request, limits.max_body_bytes)
-            model, batcher = state.resolve(name, version)
-            tag(request, "infer", model)
+        async def decode(body: bytes, model: ServedModel) -> _Decoded:
             parsed = oip.parse_infer_request(
                 body, request.headers.get(oip.HEADER_LENGTH.lower()), model.schema, max_elements=limits.max_elements
             )
-        out = await infer(request, model, batcher, parsed.tensor)
-        content, headers = oip.encode_infer_response(model.name, model.version, named_outputs(out), parsed)
-        media = headers.pop("Content-Type")
-        return Response(content, headers=headers, media_type=media)
+
+            def respond(out: Any) -> Response:
+                content, headers = oip.encode_infer_response(model.name, model.version, named_outputs(out), parsed)
+                media = headers.pop("Content-Type")
+                return Response(content, headers=headers, media_type=media)
+
+            return parsed.tensor, respond
+
+        return await run_model(request, name, version, "infer", decode)
 
     @app.post("/v2/models/{name}/infer")
     @guarded

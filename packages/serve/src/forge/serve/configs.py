@@ -45,7 +45,10 @@ Role = Literal["predict", "admin"]
 
 def _key_source(instance: ApiKeyConfig, attribute: attrs.Attribute[Any], value: Any) -> None:
     if (instance.env is None) == (instance.file is None):
-        raise ValueError(f"api key {instance.name!r}: give exactly one of 'env' (a variable) or 'file' (a secret file)")
+        raise ValueError(
+            f"env, file: api key {instance.name!r} needs exactly one of 'env' (a variable) or 'file' (a secret "
+            f"file), got env={instance.env!r} and file={None if value is None else str(value)!r}"
+        )
 
 
 @attrs.frozen
@@ -56,9 +59,13 @@ class ApiKeyConfig:
     secret file (the way Docker and Kubernetes mount secrets), and it is never logged.
     """
 
-    name: str = field(help="Name of the key's holder, shown in access logs and metrics instead of the key.")
-    roles: tuple[Role, ...] = field(("predict",), help="Roles: 'predict' calls models, 'admin' manages them.")
-    env: str | None = field(None, help="Environment variable holding the key.")
+    name: str = field(
+        help="Name of the key's holder, shown in access logs and metrics instead of the key.", non_empty=True
+    )
+    roles: tuple[Role, ...] = field(
+        ("predict",), help="Roles: 'predict' calls models, 'admin' manages them.", one_of=ROLES, non_empty=True
+    )
+    env: str | None = field(None, help="Environment variable holding the key.", non_empty=True)
     file: Path | None = field(
         None, help="File holding the key (surrounding whitespace is stripped).", validator=_key_source
     )
@@ -94,8 +101,8 @@ class LimitsConfig:
 class CanaryConfig:
     """Canary release: a share of traffic goes to a new version, rolled back automatically when it does worse."""
 
-    model: str = field(help="Name of the model the canary belongs to.")
-    version: str = field(help="The canary version.")
+    model: str = field(help="Name of the model the canary belongs to.", non_empty=True)
+    version: str = field(help="The canary version.", non_empty=True)
     share: float = field(0.1, help="Fraction of requests sent to the canary.", ge=0, le=1)
     max_error_rate_delta: float = field(
         0.05, help="Roll back when the canary's error rate exceeds the stable one's by this much.", ge=0
@@ -106,6 +113,13 @@ class CanaryConfig:
     min_requests: int = field(20, help="Canary requests needed before a decision.", ge=1)
     window: int = field(200, help="Recent requests per version the decision looks at.", ge=10)
 
+    def __attrs_post_init__(self) -> None:
+        # The decision counts the outcomes kept in the window: a larger minimum would never be reached.
+        if self.min_requests > self.window:
+            raise ValueError(
+                f"min_requests, window: expected min_requests <= window, got {self.min_requests} and {self.window}"
+            )
+
 
 @attrs.frozen
 class TlsConfig:
@@ -113,7 +127,9 @@ class TlsConfig:
 
     certfile: Path | None = field(None, help="PEM certificate chain; TLS is on when set.")
     keyfile: Path | None = field(None, help="PEM private key.")
-    keyfile_password_env: str | None = field(None, help="Environment variable holding the key's password.")
+    keyfile_password_env: str | None = field(
+        None, help="Environment variable holding the key's password.", non_empty=True
+    )
     ca_certs: Path | None = field(None, help="CA bundle for verifying client certificates.")
     require_client_cert: bool = field(False, help="Require a client certificate signed by ca_certs (mutual TLS).")
 
@@ -130,11 +146,13 @@ class ServeConfig:
         (),
         help="'module:attr' callables returning a list of ServedModel (models built in code), called in each worker.",
     )
-    host: str = field("127.0.0.1", help="Interface to listen on.")
+    host: str = field("127.0.0.1", help="Interface to listen on.", non_empty=True)
     port: int = field(8000, help="Port to listen on; 0 picks a free one.", ge=0, le=65535)
     workers: int = field(1, help="Server processes, each with its own copy of every model.", ge=1)
-    device: str = field("cpu", help="torch device the models run on ('cpu', 'cuda', 'cuda:1').")
-    checkpoint: Literal["best", "last"] = field("best", help="Which checkpoint of a run directory to serve.")
+    device: str = field("cpu", help="torch device the models run on ('cpu', 'cuda', 'cuda:1').", non_empty=True)
+    checkpoint: Literal["best", "last"] = field(
+        "best", help="Which checkpoint of a run directory to serve.", one_of=("best", "last")
+    )
     warmup: bool = field(True, help="Run each model once on its example input before reporting ready.")
     batching: BatchingConfig = field(factory=BatchingConfig, help="Dynamic batching.")
     limits: LimitsConfig = field(factory=LimitsConfig, help="Request limits.")
@@ -144,7 +162,9 @@ class ServeConfig:
     drift_reference: Path | None = field(
         None, help="safetensors file of training features (see forge.serve.drift) to monitor input drift against."
     )
-    log_format: Literal["json", "console"] = field("json", help="Access and server log format.")
+    log_format: Literal["json", "console"] = field(
+        "json", help="Access and server log format.", one_of=("json", "console")
+    )
     state_dir: Path | None = field(
         None, help="Folder shared by the worker processes (metrics, routing); default: a temporary one."
     )

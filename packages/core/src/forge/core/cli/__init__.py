@@ -24,6 +24,7 @@ _LAZY_BUILTINS = {
     "export": ("forge.core.cli._export", "export_command"),
     "compress": ("forge.core.cli._compress", "compress_command"),
     "runs": ("forge.core.cli._hub", "runs_group"),
+    "checkpoints": ("forge.core.cli._checkpoints", "checkpoints_group"),
     "models": ("forge.core.cli._hub", "models_group"),
     "lineage": ("forge.core.cli._hub", "lineage_command"),
     "gate": ("forge.core.cli._hub", "gate_command"),

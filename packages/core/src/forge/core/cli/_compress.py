@@ -1,4 +1,4 @@
-"""``forge compress``: quantize, prune or distill a run into a new run directory."""
+"""``forge compress``: quantize, prune, distill or quantization-aware-train a run into a new run directory."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def _options(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--method",
     required=True,
-    type=click.Choice(["dynamic_int8", "static_int8", "prune", "distill"]),
-    help="dynamic_int8 / static_int8 (torchao, post-training), prune (fine-tunes), distill (trains a student).",
+    type=click.Choice(["dynamic_int8", "static_int8", "prune", "distill", "qat"]),
+    help="dynamic_int8 / static_int8 (torchao, post-training), prune (fine-tunes), distill (trains a student), "
+    "qat (fine-tunes with int8 fake quantization, then converts).",
 )
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="New run directory (default RUN_DIR-METHOD)."
@@ -46,7 +47,8 @@ def _options(items: tuple[str, ...]) -> dict[str, Any]:
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Method setting: sparsity=0.5, structured=true, end_step=200; student.name=vision.resnet18, temperature=4.",
+    help="Method setting: sparsity=0.5, structured=true, end_step=200; student.name=vision.resnet18, temperature=4; "
+    "start_step=100 (qat).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out.")
 @click.argument("overrides", nargs=-1)
@@ -59,7 +61,7 @@ def compress_command(
     overwrite: bool,
     overrides: tuple[str, ...],
 ) -> None:
-    """Compress RUN_DIR; OVERRIDES (trainer.max_epochs=2 ...) apply to prune and distill's training."""
+    """Compress RUN_DIR; OVERRIDES (trainer.max_epochs=2 ...) apply to prune, distill and qat's training."""
     from forge.core.compress import compress_run
 
     result = compress_run(

@@ -199,7 +199,9 @@ def _describe_spec(spec: ComponentSpec, *, sample: bool) -> dict[str, Any]:
     fields = describe(cls, spec.defaults) if cls is not None else []
     data = spec.to_json()
     data["fields"] = [
-        {"name": f.name, "type": f.type, "default": f.default, "required": f.required, "help": f.help} for f in fields
+        {"name": f.name, "type": f.type, "default": f.default, "required": f.required, "help": f.help}
+        | ({"constraint": f.constraint} if f.constraint else {})
+        for f in fields
     ]
     if spec.kind == "recipe":
         path = registry.recipe_path(spec)
@@ -260,6 +262,11 @@ def _format_shape(value: Any) -> str:
     return str(value)
 
 
+def _short_constraint(text: str) -> str:
+    """A declared constraint for the table: ``> 0``, ``>= 0 and < 1``, ``one of: 'a', 'b'``, ``non-empty``."""
+    return text.replace("a number ", "").replace("one of ", "one of: ")
+
+
 def _echo_spec(data: dict[str, Any]) -> None:
     click.echo(f"{data['kind']} {data['name']}: {data['summary']}")
     click.echo(f"provider: {data['provider']}   builder: {data['builder']}")
@@ -268,10 +275,16 @@ def _echo_spec(data: dict[str, Any]) -> None:
     if data["config"] is not None:
         click.echo(f"config: {data['config']}\n")
         rows = [
-            (f["name"], f["type"], "(required)" if f["required"] else json.dumps(f["default"], default=str), f["help"])
+            (
+                f["name"],
+                f["type"],
+                "(required)" if f["required"] else json.dumps(f["default"], default=str),
+                _short_constraint(f.get("constraint", "")),
+                f["help"],
+            )
             for f in data["fields"]
         ]
-        click.echo(_table(rows, ("field", "type", "default", "help")))
+        click.echo(_table(rows, ("field", "type", "default", "valid", "help")))
     if "sample" in data:
         found = data["sample"]
         sizes = ", ".join(f"{k} {v}" for k, v in found["sizes"].items())

@@ -6,6 +6,10 @@
 - Pruning through the trainer: the ``core.pruning`` callback zeroes the smallest weights
   (unstructured) or whole output channels (structured) on a cubic sparsity schedule while the
   model fine-tunes; the weights hold the zeros, so the pruning is permanent in every checkpoint.
+- Quantization-aware training through the trainer: the ``core.qat`` callback fake-quantizes the
+  linear layers (int8 activations per token, int8 weights per channel) while the model fine-tunes;
+  :func:`convert_qat` turns the trained model into the real int8 model (:func:`prepare_qat` is
+  the in-place fake-quantization step, for a training loop of your own).
 - Knowledge distillation through the trainer: the ``core.distill`` model wraps a student and a
   frozen teacher run, and the ``core.kd`` loss mixes the softened teacher targets with the labels.
 - :func:`compress_run` (``forge compress RUN_DIR --method M``) writes a new run directory whose
@@ -26,6 +30,9 @@ if TYPE_CHECKING:
     from forge.core.compress._prune import PruningCallback as PruningCallback
     from forge.core.compress._prune import cubic_sparsity as cubic_sparsity
     from forge.core.compress._prune import sparsity as sparsity
+    from forge.core.compress._qat import QATCallback as QATCallback
+    from forge.core.compress._qat import convert_qat as convert_qat
+    from forge.core.compress._qat import prepare_qat as prepare_qat
     from forge.core.compress._quantize import model_size_bytes as model_size_bytes
     from forge.core.compress._quantize import quantize_dynamic as quantize_dynamic
     from forge.core.compress._quantize import quantize_static as quantize_static

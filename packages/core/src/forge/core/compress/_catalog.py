@@ -33,12 +33,18 @@ def register_losses(register: Register) -> None:
 
 
 def register_callbacks(register: Register) -> None:
-    """Register ``core.pruning`` and ``core.init_from``."""
+    """Register ``core.pruning``, ``core.qat`` and ``core.init_from``."""
     register(
         "pruning",
         builder=f"{_M}._prune:build_pruning",
         config=f"{_M}._configs:PruningConfig",
         summary="Magnitude pruning (unstructured or channels) on a cubic sparsity schedule",
+    )
+    register(
+        "qat",
+        builder=f"{_M}._qat:build_qat",
+        config=f"{_M}._configs:QATConfig",
+        summary="Quantization-aware training: int8 fake quantization of the linear layers (torchao)",
     )
     register(
         "init_from",

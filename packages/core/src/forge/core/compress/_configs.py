@@ -8,34 +8,37 @@ import attrs
 
 from forge.core.config import field
 
-__all__ = ["DistillConfig", "InitFromConfig", "KDLossConfig", "PruningConfig"]
-
-
-def _fraction(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{attribute.name}: {value} is not a fraction in [0, 1)")
-
-
-def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name}: {value} must be > 0")
+__all__ = ["DistillConfig", "InitFromConfig", "KDLossConfig", "PruningConfig", "QATConfig"]
 
 
 @attrs.define
 class PruningConfig:
     """Magnitude pruning on a cubic schedule (Zhu & Gupta, 2017) while the model trains."""
 
-    sparsity: float = field(0.5, help="Final fraction of zero weights in each pruned layer.", validator=_fraction)
+    sparsity: float = field(0.5, help="Final fraction of zero weights in each pruned layer.", lt=1, ge=0)
     structured: bool = field(False, help="Prune whole output channels (L2 norm) instead of single weights.")
-    start_step: int = field(0, help="Optimizer step at which pruning starts.", validator=attrs.validators.ge(0))
-    end_step: int = field(
-        100, help="Optimizer step at which the final sparsity is reached.", validator=attrs.validators.ge(1)
-    )
-    every: int = field(10, help="Recompute the masks every N steps.", validator=attrs.validators.ge(1))
+    start_step: int = field(0, help="Optimizer step at which pruning starts.", ge=0)
+    end_step: int = field(100, help="Optimizer step at which the final sparsity is reached.", ge=1)
+    every: int = field(10, help="Recompute the masks every N steps.", ge=1)
     layers: Literal["conv_linear", "linear", "conv"] = field(
         "conv_linear",
         help="Which layers' weights are pruned.",
-        validator=attrs.validators.in_(("conv_linear", "linear", "conv")),
+        one_of=("conv_linear", "linear", "conv"),
+    )
+
+
+@attrs.define
+class QATConfig:
+    """Quantization-aware training: int8 fake quantization of the linear layers while the model trains.
+
+    Activations are fake-quantized to int8 per token (asymmetric, scales chosen at run time) and
+    weights to int8 per output channel (symmetric), the numerics of the converted int8 model.
+    """
+
+    start_step: int = field(
+        0,
+        help="Optimizer step from which the fake quantization is on (steps before it train in float).",
+        ge=0,
     )
 
 
@@ -43,10 +46,8 @@ class PruningConfig:
 class InitFromConfig:
     """Start a new run from another run's weights (fine-tuning, pruning, a longer schedule)."""
 
-    run_dir: str = field(help="The run directory whose weights initialise the model.")
-    which: Literal["best", "last"] = field(
-        "best", help="Which checkpoint of that run.", validator=attrs.validators.in_(("best", "last"))
-    )
+    run_dir: str = field(help="The run directory whose weights initialise the model.", non_empty=True)
+    which: Literal["best", "last"] = field("best", help="Which checkpoint of that run.", one_of=("best", "last"))
     strict: bool = field(True, help="Require every weight to match by name and shape.")
 
 
@@ -54,11 +55,12 @@ class InitFromConfig:
 class KDLossConfig:
     """Knowledge-distillation loss (Hinton et al., 2015)."""
 
-    temperature: float = field(4.0, help="Softmax temperature of teacher and student logits.", validator=_positive)
+    temperature: float = field(4.0, help="Softmax temperature of teacher and student logits.", gt=0)
     alpha: float = field(
         0.9,
         help="Weight of the distillation term; 1 - alpha weighs the cross-entropy with the labels.",
-        validator=attrs.validators.and_(attrs.validators.ge(0.0), attrs.validators.le(1.0)),
+        ge=0,
+        le=1,
     )
 
 
@@ -67,8 +69,8 @@ class DistillConfig:
     """A student trained against a frozen teacher run (the ``core.distill`` model)."""
 
     student: dict[str, Any] = field(help="The student model's section: {name = ..., fields...}.")
-    teacher_run: str = field(help="Run directory of the teacher.")
+    teacher_run: str = field(help="Run directory of the teacher.", non_empty=True)
     teacher_which: Literal["best", "last"] = field(
-        "best", help="Which checkpoint of the teacher.", validator=attrs.validators.in_(("best", "last"))
+        "best", help="Which checkpoint of the teacher.", one_of=("best", "last")
     )
-    num_classes: int | None = field(None, help="Passed on to the student (filled in from the dataset).")
+    num_classes: int | None = field(None, help="Passed on to the student (filled in from the dataset).", ge=1)

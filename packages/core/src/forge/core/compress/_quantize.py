@@ -23,10 +23,11 @@ from torch import nn
 
 from forge.core.errors import ExportError
 
-__all__ = ["model_size_bytes", "quantize_dynamic", "quantize_static"]
+__all__ = ["model_size_bytes", "need_torchao", "quantize_dynamic", "quantize_static"]
 
 
-def _need_torchao() -> None:
+def need_torchao() -> None:
+    """Raise :class:`ExportError` when torchao is missing; quiet its import-time log lines."""
     if importlib.util.find_spec("torchao") is None:
         raise ExportError("quantization needs torchao, which is not installed: pip install torchao")
     # torchao reports its optional GPU kernels that fail to load on a CPU machine, and torch warns
@@ -48,7 +49,7 @@ def quantize_dynamic(model: nn.Module) -> nn.Module:
     Raises:
         ExportError: torchao is not installed, or the model has no linear layer to quantize.
     """
-    _need_torchao()
+    need_torchao()
     if not any(isinstance(m, nn.Linear) for m in model.modules()):
         raise ExportError("dynamic int8 quantization found no nn.Linear layer in the model (use static_int8)")
     with warnings.catch_warnings():
@@ -60,10 +61,70 @@ def quantize_dynamic(model: nn.Module) -> nn.Module:
     return quantized
 
 
+# Module types whose calls torchao's x86 quantizer matches as patterns (conv/linear + norm/activation)
+_PATTERN_MODULES = (
+    nn.Conv2d,
+    nn.Linear,
+    nn.BatchNorm2d,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.Hardtanh,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.SiLU,
+    nn.GELU,
+    nn.LeakyReLU,
+    nn.MaxPool2d,
+    nn.AdaptiveAvgPool2d,
+)
+
+
+def _capture(model: nn.Module, example: tuple[torch.Tensor, ...]) -> tuple[torch.fx.GraphModule, str]:
+    """The model as an ATen graph module, and which capture made it ("strict" or "non-strict").
+
+    Strict (Dynamo) capture comes first: it records which call of a module each node came from
+    (``source_fn_stack``), and torchao's x86 quantizer groups nodes into ops by it. A non-strict
+    capture leaves it out and the quantizer groups by module instead, so a module called twice in
+    one forward (a ResNet block applies its one ReLU twice) looks like a single op with two outputs
+    and annotation fails with "Input partition has more than one output node". Models Dynamo
+    cannot trace still get the non-strict capture.
+    """
+    dims = tuple({0: torch.export.Dim.DYNAMIC} for _ in example)
+    try:
+        return torch.export.export(model, example, dynamic_shapes=dims, strict=True).module(), "strict"
+    except Exception as strict_exc:
+        try:
+            return torch.export.export(model, example, dynamic_shapes=dims).module(), "non-strict"
+        except Exception as exc:
+            first = str(strict_exc).strip().splitlines()[0] if str(strict_exc).strip() else type(strict_exc).__name__
+            raise ExportError(
+                f"static int8: torch.export could not capture {type(model).__name__} "
+                f"(strict: {first}; non-strict: {exc})"
+            ) from exc
+
+
+def _shared_calls(graph: torch.fx.GraphModule) -> list[str]:
+    """Modules called more than once in one forward that the quantizer took for one op with several outputs."""
+    from torch.fx.passes.utils.source_matcher_utils import get_source_partitions
+
+    found = []
+    for kind, partitions in get_source_partitions(graph.graph, list(_PATTERN_MODULES)).items():
+        for partition in partitions:
+            if len(partition.output_nodes) > 1:
+                stack = partition.output_nodes[0].meta.get("nn_module_stack") or {}
+                fqn = next(reversed(stack.values()))[0] if stack else "?"
+                ops = ", ".join(sorted(str(n.target) for n in partition.output_nodes))
+                found.append(f"{fqn} ({getattr(kind, '__name__', kind)}: {ops})")
+    return found
+
+
 def quantize_static(
     model: nn.Module, example: Sequence[torch.Tensor], calibration: Iterable[Sequence[torch.Tensor]]
 ) -> Any:
     """``model`` quantized to int8 (weights and activations) through PT2E, calibrated on ``calibration``.
+
+    The model is captured in eval mode (batch norms use their running statistics and are folded
+    into the convolutions by ``prepare_pt2e``), strict ``torch.export`` first (see ``_capture``).
 
     Args:
         model: The float model.
@@ -72,29 +133,38 @@ def quantize_static(
         calibration: Batches of positional inputs that set the activation ranges.
 
     Returns:
-        The quantized graph module (callable like the model; compile it for int8 speed).
+        The quantized graph module (callable like the model; compile it for int8 speed). Its
+        graph holds ``quantized_decomposed`` quantize/dequantize pairs around int8 weights.
 
     Raises:
-        ExportError: torchao is missing, the model cannot be captured, or no calibration batch came.
+        ExportError: torchao is missing, the model cannot be captured or annotated (the message
+            names the model and the op), or no calibration batch came.
     """
-    _need_torchao()
+    need_torchao()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import torchao.quantization.pt2e.quantizer.x86_inductor_quantizer as xiq
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
+        name = type(model).__name__
         model = copy.deepcopy(model).eval().cpu()
-        dims = tuple({0: torch.export.Dim.DYNAMIC} for _ in example)
-        try:
-            graph = torch.export.export(model, tuple(example), dynamic_shapes=dims).module()
-        except Exception as exc:
-            raise ExportError(f"static int8: torch.export could not capture the model: {exc}") from exc
+        graph, capture = _capture(model, tuple(example))
         quantizer = xiq.X86InductorQuantizer()
         quantizer.set_global(xiq.get_default_x86_inductor_quantization_config())
         try:
             prepared = prepare_pt2e(graph, quantizer)
         except Exception as exc:  # torchao's pattern matcher refuses some graphs (see docs/deploy.md)
-            raise ExportError(f"static int8: torchao's x86 quantizer could not annotate this model: {exc}") from exc
+            shared = _shared_calls(graph)
+            more = f"; and {len(shared) - 3} more" if len(shared) > 3 else ""
+            why = (
+                f"; these modules are called more than once in one forward, which the quantizer takes for one op "
+                f"with several outputs: {'; '.join(shared[:3])}{more} (give each call its own module instance)"
+                if shared
+                else ""
+            )
+            raise ExportError(
+                f"static int8: torchao's x86 quantizer could not annotate {name} ({capture} capture): {exc}{why}"
+            ) from exc
         seen = 0
         with torch.no_grad():
             for batch in calibration:

@@ -6,6 +6,9 @@
 - ``prune``: a fine-tuning run initialised from the parent (``core.init_from``) with the
   ``core.pruning`` callback, a normal run directory.
 - ``distill``: a student run (``core.distill`` model, ``core.kd`` loss) taught by the parent.
+- ``qat``: quantization-aware training, a fine-tuning run initialised from the parent with the
+  ``core.qat`` callback (int8 fake quantization of the linear layers); its last weights are then
+  converted to int8 for real and written as ``model.pt2`` beside the run's checkpoints.
 
 Every method evaluates the result on the parent recipe's test split (val when it has none) with
 the recipe's metrics and records the figures before and after, sizes and the parent's lineage.
@@ -28,14 +31,15 @@ from torch import nn
 from forge.core._atomic import write_json
 from forge.core._logging import get_logger
 from forge.core._run import RunDir, config_hash, find_checkpoint
-from forge.core._runner import build_loaders, load_model, run_recipe, saved_recipe
+from forge.core._runner import load_model, run_loaders, run_recipe
 from forge.core.compress._prune import sparsity
+from forge.core.compress._qat import convert_qat
 from forge.core.compress._quantize import model_size_bytes, quantize_dynamic, quantize_static
 from forge.core.errors import ConfigError, ExportError
 
 __all__ = ["METHODS", "CompressResult", "compress_run", "evaluate_model"]
 
-METHODS = ("dynamic_int8", "static_int8", "prune", "distill")
+METHODS = ("dynamic_int8", "static_int8", "prune", "distill", "qat")
 REPORT = "compress.json"
 _log = get_logger("forge.compress")
 
@@ -51,15 +55,6 @@ class CompressResult:
 def _inputs(batch: Any) -> tuple[torch.Tensor, ...]:
     x = batch[0] if isinstance(batch, (tuple, list)) else batch
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
-
-
-def _loaders(run_dir: Path) -> tuple[Any, Any, Any, Any]:
-    recipe = saved_recipe(RunDir(run_dir))
-    data = recipe.data.resolve()
-    splits = data.build()
-    resolved = recipe.resolve(data=data)
-    train, val, test = build_loaders(resolved, splits)
-    return resolved, train, val, test
 
 
 def evaluate_model(model: Any, loader: Iterable[Any], metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -98,7 +93,7 @@ def _lineage(run_dir: Path, which: str) -> dict[str, Any]:
 
 
 def _post_training(run_dir: Path, method: str, target: Path, which: str, calibration_batches: int) -> dict[str, Any]:
-    resolved, train, val, test = _loaders(run_dir)
+    resolved, train, val, test = run_loaders(run_dir)
     loader = test if test is not None else val
     if loader is None:
         raise ConfigError(f"{run_dir}: the recipe's dataset has no test or val split to evaluate on")
@@ -114,6 +109,19 @@ def _post_training(run_dir: Path, method: str, target: Path, which: str, calibra
         quantized = quantize_static(model, example, calibration)
     after = evaluate_model(quantized, loader, metrics)
     target.mkdir(parents=True, exist_ok=True)
+    artifact = _write_program(quantized, example, target, method)
+    RunDir(target).write_config(RunDir(run_dir).read_config())
+    return {
+        "metrics_before": before,
+        "metrics_after": after,
+        "size_bytes_before": model_size_bytes(model),
+        **artifact,
+        "size_bytes_after_state_dict": model_size_bytes(quantized),
+    }
+
+
+def _write_program(quantized: Any, example: tuple[torch.Tensor, ...], target: Path, method: str) -> dict[str, Any]:
+    """Save ``quantized`` as ``model.pt2`` (dynamic batch) and check the reloaded program against it."""
     dims = tuple({0: torch.export.Dim.DYNAMIC} for _ in example)
     try:
         program = torch.export.export(quantized, example, dynamic_shapes=dims)
@@ -123,13 +131,8 @@ def _post_training(run_dir: Path, method: str, target: Path, which: str, calibra
             agree = float((reloaded(*example) - quantized(*example)).abs().max())
     except Exception as exc:
         raise ExportError(f"{method}: the quantized model could not be exported as a .pt2 program: {exc}") from exc
-    RunDir(target).write_config(RunDir(run_dir).read_config())
     return {
-        "metrics_before": before,
-        "metrics_after": after,
-        "size_bytes_before": model_size_bytes(model),
         "size_bytes_after": (target / "model.pt2").stat().st_size,
-        "size_bytes_after_state_dict": model_size_bytes(quantized),
         "artifact": "model.pt2",
         "artifact_max_abs_diff": agree,
     }
@@ -140,15 +143,23 @@ def _train_variant(
 ) -> dict[str, Any]:
     config = RunDir(run_dir).read_config()
     parent_model = load_model(run_dir, which)  # type: ignore[arg-type]
-    resolved, _, val, test = _loaders(run_dir)
+    resolved, _, val, test = run_loaders(run_dir)
     loader = test if test is not None else val
     metrics = _metrics(resolved)
+    if method == "qat" and loader is None:
+        raise ConfigError(f"{run_dir}: the recipe's dataset has no test or val split to evaluate the QAT model on")
+    if method == "qat" and not any(isinstance(m, nn.Linear) for m in parent_model.modules()):
+        raise ConfigError(
+            f"qat: {type(parent_model).__name__} has no nn.Linear layer to fake-quantize "
+            "(torchao's QAT covers linear layers; use static_int8 for convolutional models)"
+        )
     before = evaluate_model(parent_model, loader, metrics) if loader is not None else {}
-    callbacks = [c for c in config.get("callbacks", []) if c.get("name") not in ("core.init_from", "core.pruning")]
-    if method == "prune":
-        prune = {"name": "core.pruning", **options}
+    ours = ("core.init_from", "core.pruning", "core.qat")
+    callbacks = [c for c in config.get("callbacks", []) if c.get("name") not in ours]
+    if method in ("prune", "qat"):
+        tuning = {"name": "core.pruning" if method == "prune" else "core.qat", **options}
         init = {"name": "core.init_from", "run_dir": str(run_dir.resolve()), "which": which}
-        config["callbacks"] = [init, prune, *callbacks]
+        config["callbacks"] = [init, tuning, *callbacks]
     else:
         student = options.get("student")
         if not isinstance(student, Mapping) or "name" not in student:
@@ -165,19 +176,39 @@ def _train_variant(
         recipe_file.write_text(json.dumps(config), encoding="utf-8")
         result = run_recipe(recipe_file, list(overrides), run_dir=target, overwrite=True)
     model: nn.Module = load_model(result.run_dir, "last")
-    after = evaluate_model(model, loader, metrics) if loader is not None else {}
     report: dict[str, Any] = {
         "metrics_before": before,
-        "metrics_after": after,
         "size_bytes_before": model_size_bytes(parent_model),
-        "size_bytes_after": model_size_bytes(model),
         "parameters_before": sum(p.numel() for p in parent_model.parameters()),
         "parameters_after": sum(p.numel() for p in model.parameters()),
         "steps": result.fit.global_step,
     }
+    if method == "qat":
+        report.update(_qat_figures(parent_model, model, loader, metrics, result.run_dir))
+        return report
+    report["metrics_after"] = evaluate_model(model, loader, metrics) if loader is not None else {}
+    report["size_bytes_after"] = model_size_bytes(model)
     if method == "prune":
         report["sparsity"] = sparsity(model, str(options.get("layers", "conv_linear")))
     return report
+
+
+def _qat_figures(
+    parent_model: nn.Module, trained: nn.Module, loader: Iterable[Any] | None, metrics: Mapping[str, Any], target: Path
+) -> dict[str, Any]:
+    """Convert the QAT-trained weights to int8, evaluate them, write ``model.pt2``; the parent's int8 to compare."""
+    assert loader is not None  # checked before training
+    quantized = convert_qat(trained)
+    example = _inputs(next(iter(loader)))
+    return {
+        "metrics_after": evaluate_model(quantized, loader, metrics),
+        # the trained weights run in float, and the parent quantized the same way without training:
+        # what QAT bought over post-training quantization is metrics_after - metrics_post_training
+        "metrics_after_float": evaluate_model(trained, loader, metrics),
+        "metrics_post_training": evaluate_model(convert_qat(parent_model), loader, metrics),
+        **_write_program(quantized, example, target, "qat"),
+        "size_bytes_after_state_dict": model_size_bytes(quantized),
+    }
 
 
 def compress_run(
@@ -200,14 +231,16 @@ def compress_run(
         which: The parent's checkpoint ("best" or "last").
         options: Method settings: for ``prune`` the ``core.pruning`` fields (``sparsity``,
             ``structured``, ``start_step``, ``end_step``, ``every``, ``layers``); for ``distill``
-            ``student`` (a model section), ``temperature`` and ``alpha``.
+            ``student`` (a model section), ``temperature`` and ``alpha``; for ``qat`` the
+            ``core.qat`` field ``start_step``.
         overrides: Recipe overrides for the training methods (``trainer.max_epochs=3``).
         calibration_batches: Training batches that calibrate ``static_int8``.
         overwrite: Replace a non-empty ``out``.
 
     Raises:
-        ConfigError: unknown method or bad options; ``out`` exists.
-        ExportError: quantization failed.
+        ConfigError: unknown method or bad options; ``out`` exists; ``qat`` on a model without
+            linear layers.
+        ExportError: quantization or the ``.pt2`` export failed.
     """
     if method not in METHODS:
         raise ConfigError(f"method {method!r}: expected one of {', '.join(METHODS)}")

@@ -95,7 +95,6 @@ def _import(ref: str) -> Any:
         raise ConfigError(str(exc)) from exc
 
 
-
 def to_config(transform: Callable[..., Any]) -> dict[str, Any]:
     """Return the config of a serializable transform.
 

@@ -119,7 +119,9 @@ class JsonlTextConfig:
     val: list[str] = field(factory=list, help="Validation shard files or glob patterns.")
     test: list[str] = field(factory=list, help="Test shard files or glob patterns.")
     text_key: str = field("text", help="JSON key of the text.", non_empty=True)
-    label_key: str | None = field("label", help="JSON key of the integer label, or None for unlabelled text.")
+    label_key: str | None = field(
+        "label", help="JSON key of the integer label, or None for unlabelled text.", non_empty=True
+    )
     num_classes: int | None = field(
         None, help="Number of classes, if known; labels are then checked to lie in [0, num_classes).", gt=0
     )
@@ -134,8 +136,8 @@ class JsonlTextConfig:
     )
     scrub_pii: bool = field(False, help="Replace e-mails, phones, IPs and card numbers with placeholders.")
     seed: int = field(0, help="Seed for shard order and the shuffle buffer.", ge=0)
-    name: str = field("jsonl_text", help="Dataset name recorded in lineage.")
-    license: str = field("unknown", help="Licence of the data, recorded in lineage.")
+    name: str = field("jsonl_text", help="Dataset name recorded in lineage.", non_empty=True)
+    license: str = field("unknown", help="Licence of the data, recorded in lineage.", non_empty=True)
 
 
 @attrs.frozen
@@ -157,7 +159,7 @@ class TabularConfig:
     val_fraction: float = field(0.1, help="Share of rows in the validation split.", ge=0, lt=1)
     test_fraction: float = field(0.1, help="Share of rows in the test split.", ge=0, lt=1)
     seed: int = field(0, help="Seed of the row shuffle before splitting.", ge=0)
-    license: str = field("unknown", help="Licence of the data, recorded in lineage.")
+    license: str = field("unknown", help="Licence of the data, recorded in lineage.", non_empty=True)
     encoding: str = field(
         "utf-8", help="Text encoding of a CSV file, e.g. 'latin-1' or 'cp1252' (Python codec names).", non_empty=True
     )

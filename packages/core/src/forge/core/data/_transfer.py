@@ -26,7 +26,6 @@ from forge.core.data._configs import DEFAULT_INLINE_BYTES
 __all__ = ["DEFAULT_INLINE_BYTES", "InlineCollate"]
 
 
-
 def _stack(batch: list[torch.Tensor], *, collate_fn_map: Any = None) -> torch.Tensor:
     # torch's own tensor collate allocates the output in shared memory inside a worker; this one does not
     return torch.stack(batch, 0)

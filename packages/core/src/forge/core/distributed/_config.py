@@ -8,7 +8,7 @@ together.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
@@ -19,6 +19,7 @@ __all__ = ["Backend", "DistributedConfig", "FSDPConfig", "Strategy"]
 Backend = Literal["auto", "gloo", "nccl"]
 Strategy = Literal["ddp", "fsdp"]
 ParamDtype = Literal["fp32", "bf16", "fp16"]
+FullWeights = Literal["every_checkpoint", "last_checkpoint"]
 
 
 @attrs.frozen
@@ -26,12 +27,23 @@ class FSDPConfig:
     """FSDP2 (``torch.distributed.fsdp.fully_shard``) settings, used when ``strategy = "fsdp"``."""
 
     param_dtype: ParamDtype = field(
-        "fp32", help="Dtype parameters are gathered and computed in ('bf16' or 'fp16' for a mixed-precision policy)."
+        "fp32",
+        help="Dtype parameters are gathered and computed in ('bf16' or 'fp16' for a mixed-precision policy).",
+        one_of=("fp32", "bf16", "fp16"),
     )
-    reduce_dtype: ParamDtype = field("fp32", help="Dtype gradients are reduced in across ranks.")
+    reduce_dtype: ParamDtype = field(
+        "fp32", help="Dtype gradients are reduced in across ranks.", one_of=("fp32", "bf16", "fp16")
+    )
     cpu_offload: bool = field(False, help="Keep sharded parameters, gradients and optimizer state in CPU memory.")
     reshard_after_forward: bool = field(
         True, help="Free gathered parameters after forward (less memory, one more all-gather in backward)."
+    )
+    full_weights: FullWeights = field(
+        "every_checkpoint",
+        help="Which checkpoints also hold the whole model, gathered on rank 0, as their 'model' group (what "
+        "forge eval, export and serve read): 'every_checkpoint', or 'last_checkpoint' (the end of training "
+        "only) for models too large to gather often.",
+        one_of=get_args(FullWeights),
     )
 
 
@@ -40,10 +52,14 @@ class DistributedConfig:
     """How the processes of a multi-process run work together (ignored when there is one process)."""
 
     strategy: Strategy = field(
-        "ddp", help="'ddp' (replicated weights, all-reduced gradients) or 'fsdp' (FSDP2 sharded weights)."
+        "ddp",
+        help="'ddp' (replicated weights, all-reduced gradients) or 'fsdp' (FSDP2 sharded weights).",
+        one_of=("ddp", "fsdp"),
     )
     backend: Backend = field(
-        "auto", help="Process-group backend: 'auto' is NCCL when training on CUDA and gloo on CPU."
+        "auto",
+        help="Process-group backend: 'auto' is NCCL when training on CUDA and gloo on CPU.",
+        one_of=("auto", "gloo", "nccl"),
     )
     timeout_s: float = field(
         600.0,

@@ -99,10 +99,15 @@ def launch(
         node_rank: This node's rank, when the nodes must be ordered (else assigned at rendezvous).
         module: The module the workers run.
 
+    Ctrl-C (SIGINT) here is passed on by torchrun's agent to every worker, whose Trainers stop
+    after the same step and save one checkpoint together; this process then exits with status 130.
+
     Raises:
         DistributedError: a worker failed; the message names the first rank that failed and its error.
             Every rank's own output (its traceback included) went to this process's stderr.
+        SystemExit: 130 after Ctrl-C, once the workers have stopped (as a shell expects of Ctrl-C).
     """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
@@ -119,3 +124,7 @@ def launch(
         run(get_args_parser().parse_args(args))  # type: ignore[no-untyped-call]  # torch leaves run() unannotated
     except ChildFailedError as exc:
         raise DistributedError(f"distributed run failed: {_describe(exc)}") from None
+    except SignalException as exc:
+        if exc.sigval != signal.SIGINT:
+            raise
+        raise SystemExit(130) from None

@@ -23,6 +23,7 @@ __all__ = [
     "gather_to_main",
     "init_process_group",
     "is_initialized",
+    "launched",
     "prepare_groups",
     "resolve_backend",
     "world",
@@ -113,7 +114,8 @@ def init_process_group(config: DistributedConfig, device_type: str) -> bool:
         device_type: ``"cuda"`` or ``"cpu"``; on CUDA each process is pinned to GPU ``LOCAL_RANK``.
 
     Returns:
-        Whether this process is part of a multi-process run.
+        Whether this process joined a process group: it is part of a multi-process run, or
+        ``strategy = "fsdp"`` in a launcher-started process of a world of one.
 
     Raises:
         DistributedError: the rendezvous failed or timed out (the message says which address).
@@ -122,7 +124,9 @@ def init_process_group(config: DistributedConfig, device_type: str) -> bool:
 
     adopt_slurm_env()
     env = detect_env()
-    if not env.is_distributed:
+    # FSDP shards over a process group even of one process when a launcher started it (torchrun
+    # --nproc-per-node 1): the sharded path is then the one a larger run takes, on one GPU.
+    if not env.is_distributed and not (config.strategy == "fsdp" and launched()):
         return False
     if is_initialized():
         return True
@@ -141,6 +145,13 @@ def init_process_group(config: DistributedConfig, device_type: str) -> bool:
         ) from exc
     prepare_groups()
     return True
+
+
+def launched() -> bool:
+    """Whether a launcher (torchrun, ``accelerate launch``, ``srun`` adopted) started this process."""
+    import os
+
+    return "WORLD_SIZE" in os.environ and "MASTER_ADDR" in os.environ
 
 
 def _gloo_group() -> Any:

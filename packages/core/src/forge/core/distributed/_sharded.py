@@ -6,21 +6,40 @@ loads on any number of ranks (DCP reshards on load). :func:`export_consolidated`
 weights on rank 0 and writes one plain safetensors file, the form ``forge serve`` and
 ``load_model`` read.
 
-Optimizer state is not written here: the safetensors storage pickles whatever is not a tensor
-(an optimizer's ``param_groups``), and a run directory holds no pickle.
+The Trainer's checkpoints of an FSDP run go through :func:`save_training_state` and
+:func:`load_training_state`: the model's and the optimizer's tensors (flattened to one key per
+tensor, ``model.<fqn>`` and ``optimizer.state.<fqn>.<name>``) are written sharded the same way,
+and the optimizer's other values (learning rates, betas...), which the safetensors storage would
+pickle, are returned as JSON for the checkpoint's manifest.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import shutil
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from forge.core.errors import CheckpointError
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
-__all__ = ["export_consolidated", "load_sharded", "save_sharded"]
+__all__ = [
+    "export_consolidated",
+    "file_digests",
+    "full_model_state",
+    "is_sharded",
+    "load_sharded",
+    "load_training_state",
+    "save_sharded",
+    "save_training_state",
+    "verify_digests",
+]
 
 _MODEL = "model"
 
@@ -84,3 +103,199 @@ def export_consolidated(path: str | Path, model: nn.Module) -> Path | None:
         return None
     tensors = {k: v.contiguous() for k, v in full.items() if isinstance(v, torch.Tensor)}
     return write_file(path, lambda tmp: save_file(tensors, str(tmp)), durable=True)
+
+
+def is_sharded(model: nn.Module) -> bool:
+    """Whether ``model``'s parameters are ``DTensor``s (sharded by FSDP2)."""
+    from torch.distributed.tensor import DTensor
+
+    return any(isinstance(p, DTensor) for p in model.parameters())
+
+
+def _rank_world() -> tuple[int, int]:
+    from forge.core.distributed._process import world
+
+    return world()
+
+
+def _options() -> Any:
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    # One key per tensor: the optimizer's values are keyed by parameter name, not by position, so
+    # a checkpoint fits any sharding of the same model.
+    return StateDictOptions(flatten_optimizer_state_dict=True)
+
+
+def _split(model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``({"model.<fqn>" | "optimizer.<key>": tensor}, {"<optimizer key>": JSON-able value})``."""
+    import torch
+    from torch.distributed.checkpoint.state_dict import get_state_dict
+
+    weights, optim = get_state_dict(model, optimizer, options=_options())
+    tensors: dict[str, Any] = {f"model.{k}": v for k, v in weights.items()}
+    values: dict[str, Any] = {}
+    for key, value in optim.items():
+        if isinstance(value, torch.Tensor):
+            tensors[f"optimizer.{key}"] = value
+        else:
+            values[key] = value
+    return tensors, values
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence DCP's note that it runs without a process group (one process, by design)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.distributed is disabled.*")
+        yield
+
+
+def save_training_state(
+    path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, *, timeout_s: float = 600.0
+) -> dict[str, Any]:
+    """Write ``model``'s and ``optimizer``'s tensors sharded under ``path``; every rank must call it.
+
+    Rank 0 empties ``path`` first; each rank then writes its own safetensors shard (no pickle).
+    Works on a sharded model (FSDP2) and on a whole one, with or without a process group.
+
+    Returns:
+        The optimizer's values that are not tensors (learning rates, betas...), JSON-able, for the
+        checkpoint's manifest: :func:`load_training_state` needs them back.
+
+    Raises:
+        CheckpointError: the optimizer holds a value JSON cannot carry.
+    """
+    from torch.distributed.checkpoint.hf_storage import HuggingFaceStorageWriter
+    from torch.distributed.checkpoint.state_dict_saver import save
+
+    from forge.core.distributed._process import barrier
+
+    root = Path(path)
+    rank, _ = _rank_world()
+    if rank == 0:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+    barrier("sharded checkpoint folder", timeout_s)
+    tensors, values = _split(model, optimizer)
+    try:
+        values = json.loads(json.dumps(values, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{root}: the optimizer holds a value a checkpoint manifest cannot carry: {exc}") from exc
+    with _quiet():
+        save(tensors, storage_writer=HuggingFaceStorageWriter(str(root), save_distributed=True))
+    return dict(values)
+
+
+def _json_like(template: Any, value: Any) -> Any:
+    """``value`` read back from JSON, with the template's tuples (Adam's betas) as tuples again."""
+    if isinstance(template, tuple) and isinstance(value, list):
+        return tuple(_json_like(t, v) for t, v in zip(template, value, strict=False))
+    return value
+
+
+def load_training_state(
+    path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, values: Mapping[str, Any]
+) -> None:
+    """Load what :func:`save_training_state` wrote into ``model`` and ``optimizer``; every rank must call it.
+
+    The world size and sharding may differ from the run that saved (DCP reads each rank's slices);
+    the model may also be whole (one process without FSDP).
+
+    Args:
+        path: The folder the shards are in.
+        model: The model, sharded as it trains now.
+        optimizer: Its optimizer, built after sharding.
+        values: The optimizer values :func:`save_training_state` returned.
+
+    Raises:
+        CheckpointError: the shards do not fit this model or optimizer (a tensor or value is
+            missing, or has another shape).
+    """
+    from torch.distributed.checkpoint.hf_storage import HuggingFaceStorageReader
+    from torch.distributed.checkpoint.state_dict import set_state_dict
+    from torch.distributed.checkpoint.state_dict_loader import load
+
+    root = Path(path)
+    if not root.is_dir():
+        raise CheckpointError(f"{root}: the checkpoint's sharded folder is missing")
+    tensors, template = _split(model, optimizer)
+    unknown = sorted(set(template) - set(values))
+    if unknown:
+        raise CheckpointError(
+            f"{root}: the checkpoint's optimizer has no value for {unknown[:3]}: it was written for another "
+            "optimizer or model"
+        )
+    try:
+        with _quiet():
+            load(tensors, storage_reader=HuggingFaceStorageReader(str(root)))
+    except (AssertionError, KeyError, RuntimeError, ValueError) as exc:  # DCP reports a bad file by assertion
+        raise CheckpointError(f"{root}: sharded checkpoint does not fit this model and optimizer: {exc}") from exc
+    weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    optim: dict[str, Any] = {k.removeprefix("optimizer."): v for k, v in tensors.items() if k.startswith("optimizer.")}
+    optim.update({k: _json_like(template[k], values[k]) for k in template})
+    set_state_dict(model, optimizer, model_state_dict=weights, optim_state_dict=optim, options=_options())
+
+
+def file_digests(path: str | Path) -> dict[str, str]:
+    """SHA-256 of every file under ``path`` by relative name; every rank must call it.
+
+    The ranks share the hashing (rank ``r`` reads every ``world``-th file); the whole map is
+    returned on rank 0, an empty one on the others.
+    """
+    from forge.core._digest import file_sha256
+    from forge.core.distributed._process import gather_to_main
+
+    root = Path(path)
+    rank, size = _rank_world()
+    names = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    mine = {name: file_sha256(root / name) for name in names[rank::size]}
+    gathered = gather_to_main(mine)
+    merged: dict[str, str] = {}
+    for part in gathered or []:
+        merged.update(part)
+    return dict(sorted(merged.items()))
+
+
+def verify_digests(path: str | Path, expected: Mapping[str, str]) -> None:
+    """Check the files under ``path`` against ``expected`` (from :func:`file_digests`); every rank must call it.
+
+    Each rank checks its share; every rank learns of any failure, so all raise together.
+
+    Raises:
+        CheckpointError: a file is missing, extra or changed (the message names it).
+    """
+    import torch.distributed as dist
+
+    from forge.core._digest import file_sha256
+    from forge.core.distributed._process import _gloo_group, is_initialized
+
+    root = Path(path)
+    rank, size = _rank_world()
+    problems: list[str] = []
+    for name in sorted(expected)[rank::size]:
+        file = root / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            problems.append(f"{name!r} lies outside the checkpoint")
+        elif not file.is_file():
+            problems.append(f"{file} is missing")
+        elif (actual := file_sha256(file)) != expected[name]:
+            problems.append(f"{file} is corrupted or truncated: expected sha256 {expected[name]}, got {actual}")
+    if size > 1 and is_initialized():
+        everyone: list[Any] = [None] * size
+        dist.all_gather_object(everyone, problems, group=_gloo_group())
+        problems = [p for part in everyone for p in part]
+    if problems:
+        raise CheckpointError(f"sharded checkpoint {root}: {'; '.join(problems[:3])}")
+
+
+def full_model_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The whole model's weights, gathered on rank 0 in CPU memory (empty on the others); every rank must call it."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    rank, _ = _rank_world()
+    if rank != 0:
+        return {}
+    import torch
+
+    return {k: v.detach().contiguous() for k, v in full.items() if isinstance(v, torch.Tensor)}

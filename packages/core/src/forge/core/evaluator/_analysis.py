@@ -26,15 +26,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import attrs
 import numpy as np
 import torch
 from torch import nn
 
 from forge.core._atomic import write_file, write_json
 from forge.core._run import RunDir, find_checkpoint
-from forge.core._runner import build_loaders, load_model, saved_recipe
-from forge.core.data._loader import build_loader
+from forge.core._run_files import read_json
+from forge.core._runner import load_model, run_loaders, saved_recipe
 from forge.core.errors import CheckpointError, ConfigError, DataError
 from forge.core.evaluator._calibration import expected_calibration_error, fit_temperature, reliability_table
 from forge.core.evaluator._fairness import subgroup_report
@@ -126,13 +125,7 @@ def predict(model: nn.Module, loader: Iterable[Any], *, where: str = "loader") -
 
 def _loaders(run_dir: Path) -> dict[str, Any]:
     """The run's train, val and test loaders (None for a missing split), rebuilt from its saved recipe, in order."""
-    recipe = saved_recipe(RunDir(run_dir))
-    data = recipe.data.resolve()
-    splits = data.build()
-    resolved = recipe.resolve(data=data)
-    _, val, test = build_loaders(resolved, splits)
-    # build_loaders shuffles the training split; an analysis reads it in order.
-    train = build_loader(splits.train, attrs.evolve(resolved.loader, shuffle=False, drop_last=False), seed=0)
+    _, train, val, test = run_loaders(run_dir, ordered=True)
     return {"train": train, "val": val, "test": test}
 
 
@@ -416,7 +409,10 @@ def regression_check(
     tensors_path, meta_path = _regression_paths(run, split)
     if not meta_path.is_file() or not tensors_path.is_file():
         raise CheckpointError(f"{run}: no regression set for the {split} split ({meta_path} is missing)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = read_json(
+        meta_path,
+        recovery=f"move {meta_path.parent} aside; the next `forge report {run}` records a new regression set",
+    )
     stored = load_file(str(tensors_path))
     if predictions is None:
         loader = _split_loader(_loaders(run), run, split)

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from forge.core._atomic import write_text
 from forge.core._digest import digest
 from forge.core._run import RunDir, find_checkpoint
+from forge.core._run_files import read_json
 from forge.core._runner import build_loaders, load_weights, saved_recipe
-from forge.core.errors import ConfigError, DataError, ForgeError
+from forge.core.errors import CheckpointError, ConfigError, DataError, ForgeError
 from forge.core.evaluator._intervals import ConfidenceInterval, bootstrap_interval, wilson_interval
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _checkpoint_record(ckpt: Checkpoint, requested: str) -> dict[str, Any]:
     step = state.get("global_step")
     if step is None and ckpt.path.name.startswith("step-"):
         step = int(ckpt.path.name.removeprefix("step-"))
-    body = json.loads((ckpt.path / "manifest.json").read_text(encoding="utf-8"))
+    body = read_json(ckpt.path / "manifest.json")  # verified by find_checkpoint
     files: dict[str, str] = body.get("files", {})
     record: dict[str, Any] = {
         "requested": requested,
@@ -107,9 +108,11 @@ def _checkpoint_record(ckpt: Checkpoint, requested: str) -> dict[str, Any]:
     }
     index_path = ckpt.path.parent / "index.json"
     if index_path.is_file():
-        index = json.loads(index_path.read_text(encoding="utf-8"))
-        monitor, mode = str(index.get("monitor", "val/loss")), index.get("mode", "min")
-        entries = index.get("checkpoints", [])
+        from forge.core._checkpoint import read_index  # torch: imported when a checkpoint is scored
+
+        index = read_index(index_path)
+        monitor, mode = str(index["monitor"]), index["mode"]
+        entries = [{"step": e.step, "name": e.name, "metrics": e.metrics} for e in index["checkpoints"]]
         scored = [e for e in entries if isinstance(e.get("metrics", {}).get(monitor), (int, float))]
         scored = [e for e in scored if math.isfinite(e["metrics"][monitor])]
         sign = 1.0 if mode == "min" else -1.0
@@ -312,7 +315,7 @@ def evaluate_run(
             f"no best checkpoint by {checkpoint.get('monitor', 'the monitored metric')} was recorded (or it does"
             " not verify): the newest good checkpoint was scored"
         )
-    trained = _trained_figures(run.path)
+    trained = _trained_figures(run.path, notes)
     if trained is not None and trained[1] and not requested_fell_back:
         final_step, keys = trained
         if checkpoint["step"] != final_step:
@@ -360,12 +363,15 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _trained_figures(run_path: Path) -> tuple[int, list[str]] | None:
+def _trained_figures(run_path: Path, notes: list[str]) -> tuple[int, list[str]] | None:
     """The final step and the test/val keys of the training summary (``metrics.json``), if written."""
-    path = run_path / "metrics.json"
-    if not path.is_file():
+    try:
+        data = read_json(run_path / "metrics.json", missing=None)
+    except CheckpointError as exc:  # evaluating again is what a damaged metrics.json leaves to do
+        notes.append(f"the training summary is not used: {exc}")
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
+    if data is None:
+        return None
     step = data.get("step")
     if not isinstance(step, int):
         return None

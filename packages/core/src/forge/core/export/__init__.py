@@ -6,6 +6,10 @@ AOTInductor compiled package), ``core.onnx`` (the dynamo-based ONNX exporter, op
 onnxscript, run through onnxruntime to verify) and ``core.torchscript`` (trace or script;
 TorchScript is deprecated upstream and kept for users who still deploy it).
 
+Inputs are tensors or pytrees of them; a registered pytree type implementing
+:class:`ExportableInput` (forge-graph's ``Graph``) names its dynamic dimensions and draws the
+fresh inputs that verify the artifact.
+
 Importing this package is light (no torch): each name below loads on first attribute access.
 """
 
@@ -17,6 +21,7 @@ from forge.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from forge.core.export._base import Artifact as Artifact
+    from forge.core.export._base import ExportableInput as ExportableInput
     from forge.core.export._base import Exporter as Exporter
     from forge.core.export._base import OutputDiff as OutputDiff
     from forge.core.export._base import Verification as Verification

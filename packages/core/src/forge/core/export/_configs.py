@@ -11,11 +11,6 @@ from forge.core.config import field
 __all__ = ["AOTInductorConfig", "OnnxConfig", "TensorRTConfig", "TorchExportConfig", "TorchScriptConfig"]
 
 
-def _opset(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if not 13 <= value <= 23:
-        raise ValueError(f"{attribute.name}: opset {value} is outside the range the dynamo exporter supports (13-23)")
-
-
 @attrs.define
 class TorchExportConfig:
     """``torch.export``: a ``.pt2`` ExportedProgram, loadable with ``torch.export.load``."""
@@ -34,7 +29,7 @@ class AOTInductorConfig:
 class OnnxConfig:
     """ONNX through the dynamo-based exporter, optimized by onnxscript, verified with onnxruntime."""
 
-    opset: int = field(18, help="ONNX opset version (13-23).", validator=_opset)
+    opset: int = field(18, help="ONNX opset version (the dynamo exporter supports 13-23).", ge=13, le=23)
     optimize: bool = field(True, help="Run onnxscript's optimizer (constant folding, redundancy removal).")
 
 
@@ -45,7 +40,7 @@ class TorchScriptConfig:
     method: Literal["trace", "script"] = field(
         "trace",
         help="trace (records the ops run on the example) or script (compiles the Python source).",
-        validator=attrs.validators.in_(("trace", "script")),
+        one_of=("trace", "script"),
     )
 
 
@@ -54,6 +49,6 @@ class TensorRTConfig:
     """TensorRT through torch_tensorrt's dynamo path (needs a CUDA GPU and torch_tensorrt)."""
 
     precision: Literal["fp32", "fp16", "bf16"] = field(
-        "fp16", help="Precision TensorRT may use.", validator=attrs.validators.in_(("fp32", "fp16", "bf16"))
+        "fp16", help="Precision TensorRT may use.", one_of=("fp32", "fp16", "bf16")
     )
-    max_batch: int = field(64, help="Largest batch the engine is built for.", validator=attrs.validators.ge(2))
+    max_batch: int = field(64, help="Largest batch the engine is built for.", ge=2)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.utils._pytree as pytree
 
 from forge.core.errors import ExportError
-from forge.core.export._base import Artifact
+from forge.core.export._base import Artifact, dynamic_shapes, input_leaves
 from forge.core.export._configs import (
     AOTInductorConfig,
     OnnxConfig,
@@ -35,10 +36,27 @@ def _reason(exc: BaseException, limit: int = 500) -> str:
     return _ANSI.sub("", str(exc)).strip()[:limit] or type(exc).__name__
 
 
-def _dynamic_batch(example: tuple[torch.Tensor, ...]) -> tuple[dict[int, Any], ...]:
-    if any(x.dim() == 0 or x.shape[0] < 2 for x in example):
-        raise ExportError("export needs an example batch of at least 2 on dimension 0 (size 1 would be specialized)")
-    return tuple({0: torch.export.Dim.DYNAMIC} for _ in example)
+_TARGET = re.compile(r"target=([\w.:]+)")
+
+
+def _onnx_reason(exc: BaseException) -> str:
+    """Which operator the ONNX exporter could not translate, and the innermost cause.
+
+    The exporter's own message opens with generic next steps; the chain of causes under it names
+    the node (``target=torch.ops.aten.bincount.default``) and what went wrong.
+    """
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 32:
+        chain.append(cause)
+        cause = cause.__cause__
+    if len(chain) == 1:
+        return _reason(exc)
+    root = _reason(chain[-1], 300).splitlines()[0]
+    if "step 1/3" in str(exc):  # torch.export itself failed, before any ONNX translation
+        return f"torch.export could not trace the model: {root}"
+    op = next((m.group(1) for c in chain if (m := _TARGET.search(str(c)))), None)
+    return root if op is None else f"cannot translate {op.removeprefix('torch.ops.')} ({root})"
 
 
 @contextlib.contextmanager
@@ -57,10 +75,10 @@ def _quiet() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _program(model: torch.nn.Module, example: tuple[torch.Tensor, ...], strict: bool) -> Any:
+def _program(model: torch.nn.Module, example: tuple[Any, ...], strict: bool) -> Any:
     try:
         with _quiet():
-            return torch.export.export(model, example, dynamic_shapes=_dynamic_batch(example), strict=strict)
+            return torch.export.export(model, example, dynamic_shapes=dynamic_shapes(example), strict=strict)
     except ExportError:
         raise
     except Exception as exc:
@@ -76,12 +94,16 @@ class TorchExportExporter:
     def __init__(self, config: TorchExportConfig | None = None) -> None:
         self.config = config or TorchExportConfig()
 
-    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+    def export(self, model: torch.nn.Module, example: tuple[Any, ...], directory: Path) -> Artifact:
         """Export and save; the artifact runs the reloaded program."""
         program = _program(model, example, self.config.strict)
         path = directory / "model.pt2"
-        torch.export.save(program, str(path))
-        loaded = torch.export.load(str(path)).module()
+        try:
+            with _quiet():
+                torch.export.save(program, str(path))
+                loaded = torch.export.load(str(path)).module()
+        except Exception as exc:
+            raise ExportError(f"the traced program does not survive saving and loading: {_reason(exc)}") from exc
         return Artifact(self.format, ("model.pt2",), loaded, {"torch": torch.__version__, "strict": self.config.strict})
 
 
@@ -93,7 +115,7 @@ class AOTInductorExporter:
     def __init__(self, config: AOTInductorConfig | None = None) -> None:
         self.config = config or AOTInductorConfig()
 
-    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+    def export(self, model: torch.nn.Module, example: tuple[Any, ...], directory: Path) -> Artifact:
         """Compile and package; the artifact runs the loaded package."""
         import torch._inductor
 
@@ -117,7 +139,7 @@ class OnnxExporter:
     def __init__(self, config: OnnxConfig | None = None) -> None:
         self.config = config or OnnxConfig()
 
-    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+    def export(self, model: torch.nn.Module, example: tuple[Any, ...], directory: Path) -> Artifact:
         """Export, optimize and save; the artifact runs an onnxruntime session on the CPU."""
         for module in ("onnx", "onnxscript", "onnxruntime"):
             if importlib.util.find_spec(module) is None:
@@ -127,7 +149,8 @@ class OnnxExporter:
                 )
         import onnxruntime as ort
 
-        names = [f"input_{i}" for i in range(len(example))]
+        # one ONNX input per tensor of the flattened example, named by its path (input_0.x)
+        names = [leaf.name for leaf in input_leaves(example)]
         path = directory / "model.onnx"
         try:
             with _quiet():
@@ -137,7 +160,7 @@ class OnnxExporter:
                     dynamo=True,
                     opset_version=self.config.opset,
                     input_names=names,
-                    dynamic_shapes=_dynamic_batch(example),
+                    dynamic_shapes=dynamic_shapes(example),
                     optimize=self.config.optimize,
                     verbose=False,
                 )
@@ -147,12 +170,15 @@ class OnnxExporter:
         except ExportError:
             raise
         except Exception as exc:
-            raise ExportError(f"ONNX export failed: {_reason(exc)}") from exc
+            raise ExportError(f"ONNX export failed: {_onnx_reason(exc)}") from exc
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        input_names = [i.name for i in session.get_inputs()]
+        wanted = {i.name for i in session.get_inputs()}  # inputs the model never reads are dropped
 
-        def run(*args: torch.Tensor) -> list[Any]:
-            feeds = {n: a.detach().cpu().numpy() for n, a in zip(input_names, args, strict=True)}
+        def run(*args: Any) -> list[Any]:
+            tensors = _input_tensors(args)
+            if len(tensors) != len(names):
+                raise ExportError(f"onnx: {len(tensors)} input tensors given, the export takes {len(names)}")
+            feeds = {n: t.detach().cpu().numpy() for n, t in zip(names, tensors, strict=True) if n in wanted}
             return [torch.from_numpy(o) for o in session.run(None, feeds)]
 
         details = {"opset": self.config.opset, "optimized": self.config.optimize, "onnxruntime": ort.__version__}
@@ -167,13 +193,21 @@ class TorchScriptExporter:
     def __init__(self, config: TorchScriptConfig | None = None) -> None:
         self.config = config or TorchScriptConfig()
 
-    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
-        """Trace or script and save; the artifact runs the reloaded module."""
+    def export(self, model: torch.nn.Module, example: tuple[Any, ...], directory: Path) -> Artifact:
+        """Trace or script and save; the artifact runs the reloaded module.
+
+        Tracing takes tensors and tuples, lists and dicts of them; an example holding other
+        pytree types (a graph whose absent fields are None) is traced through a wrapper that
+        takes its tensors flattened, in the order of the manifest's inputs.
+        """
         path = directory / "model.torchscript.pt"
+        flat = self.config.method == "trace" and not all(isinstance(x, torch.Tensor) for x in example)
         try:
             with _quiet():
                 if self.config.method == "trace":
-                    module = torch.jit.trace(model, example, check_trace=False)  # type: ignore[no-untyped-call]
+                    traced = _FlatInputs(model, example) if flat else model
+                    args = tuple(_input_tensors(example)) if flat else example
+                    module = torch.jit.trace(traced, args, check_trace=False)  # type: ignore[no-untyped-call]
                 else:
                     module = torch.jit.script(model)
                 torch.jit.save(module, str(path))
@@ -181,7 +215,35 @@ class TorchScriptExporter:
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ExportError(f"TorchScript ({self.config.method}) failed: {first}") from exc
-        return Artifact(self.format, ("model.torchscript.pt",), loaded, {"method": self.config.method})
+        details = {"method": self.config.method, "flat_inputs": flat}
+        if not flat:
+            return Artifact(self.format, ("model.torchscript.pt",), loaded, details)
+
+        def run(*args: Any) -> Any:
+            return loaded(*_input_tensors(args))
+
+        return Artifact(self.format, ("model.torchscript.pt",), run, details)
+
+
+def _input_tensors(args: Any) -> list[torch.Tensor]:
+    """The tensors of a pytree of inputs, in flatten order (the order of the manifest's inputs)."""
+    return [t for t in pytree.tree_leaves(args) if isinstance(t, torch.Tensor)]
+
+
+class _FlatInputs(torch.nn.Module):
+    """Calls ``model`` on inputs rebuilt from their tensors (what ``torch.jit.trace`` can pass)."""
+
+    def __init__(self, model: torch.nn.Module, example: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.model = model
+        self._leaves, self._spec = pytree.tree_flatten(example)
+        self._slots = [i for i, leaf in enumerate(self._leaves) if isinstance(leaf, torch.Tensor)]
+
+    def forward(self, *tensors: torch.Tensor) -> Any:
+        leaves = list(self._leaves)
+        for slot, tensor in zip(self._slots, tensors, strict=True):
+            leaves[slot] = tensor
+        return self.model(*pytree.tree_unflatten(leaves, self._spec))
 
 
 class TensorRTExporter:
@@ -192,7 +254,7 @@ class TensorRTExporter:
     def __init__(self, config: TensorRTConfig | None = None) -> None:
         self.config = config or TensorRTConfig()
 
-    def export(self, model: torch.nn.Module, example: tuple[torch.Tensor, ...], directory: Path) -> Artifact:
+    def export(self, model: torch.nn.Module, example: tuple[Any, ...], directory: Path) -> Artifact:
         """Compile with TensorRT and save; refuses clearly where TensorRT or a GPU is missing."""
         if importlib.util.find_spec("torch_tensorrt") is None:
             raise ExportError(
@@ -202,6 +264,9 @@ class TensorRTExporter:
             )
         if not torch.cuda.is_available():
             raise ExportError("TensorRT export needs a CUDA GPU, and none is visible")
+        if not all(isinstance(x, torch.Tensor) for x in example):
+            kinds = ", ".join(type(x).__name__ for x in example)
+            raise ExportError(f"TensorRT export takes tensor inputs only, the example holds {kinds}")
         import torch_tensorrt
 
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[self.config.precision]

@@ -8,23 +8,24 @@ holds a verified export and its ``export.json`` manifest.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 import torch
+import torch.utils._pytree as pytree
 
 from forge.core._atomic import atomic_directory
+from forge.core._digest import directory_sha256, file_sha256
 from forge.core._logging import get_logger
 from forge.core._registry import registry
 from forge.core._run import RunDir, Which, config_hash, find_checkpoint
 from forge.core._runner import load_weights, saved_recipe
 from forge.core.errors import ExportError, ForgeError
-from forge.core.export._base import Exporter, Verification, verify_artifact
+from forge.core.export._base import Exporter, Verification, as_example, input_leaves, verify_artifact
 
 __all__ = ["MANIFEST", "ExportResult", "example_batch", "export_model", "export_run", "read_manifest"]
 
@@ -46,14 +47,6 @@ class ExportResult:
         return report
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _exporter(name: str, options: Mapping[str, Any]) -> tuple[str, Exporter]:
     spec = registry.get("exporter", name)
     built = registry.build("exporter", spec.name, **dict(options))
@@ -62,16 +55,9 @@ def _exporter(name: str, options: Mapping[str, Any]) -> tuple[str, Exporter]:
     return spec.name, built
 
 
-def _input_schema(example: Sequence[torch.Tensor]) -> list[dict[str, Any]]:
-    return [
-        {"name": f"input_{i}", "shape": ["batch", *x.shape[1:]], "dtype": str(x.dtype).removeprefix("torch.")}
-        for i, x in enumerate(example)
-    ]
-
-
 def export_model(
     model: torch.nn.Module,
-    example: Sequence[torch.Tensor],
+    example: Any,
     directory: str | os.PathLike[str],
     *,
     format: str = "onnx",
@@ -85,7 +71,11 @@ def export_model(
 
     Args:
         model: The eager model (put in eval mode and on the CPU here).
-        example: One example batch of positional inputs (batch size at least 2).
+        example: One example of the positional inputs (a tuple; a single tensor, mapping or
+            registered pytree such as a ``Graph`` is the one input). A tensor's dimension 0 is
+            dynamic (batch size at least 2); a pytree input that implements
+            :class:`~forge.core.export.ExportableInput` names its own dynamic dimensions and
+            draws the fresh inputs of the verification, otherwise it is verified on the example.
         directory: The folder to create for the export.
         format: An ``exporter`` component (``onnx``, ``torch_export``, ``aoti``, ``torchscript``,
             ``tensorrt`` or one a plugin registers).
@@ -101,7 +91,7 @@ def export_model(
     """
     name, exporter = _exporter(format, options or {})
     model = model.eval().cpu()
-    example = tuple(x.cpu() for x in example)
+    example = pytree.tree_map(lambda t: t.cpu() if isinstance(t, torch.Tensor) else t, as_example(example))
     target = Path(directory)
     if target.exists() and not overwrite:
         raise ExportError(f"{target} already exists: pass --overwrite (overwrite=True) to replace it")
@@ -116,14 +106,14 @@ def export_model(
                 "nothing was written"
             )
         files: list[dict[str, Any]] = [
-            {"name": f, "bytes": (tmp / f).stat().st_size, "sha256": _sha256(tmp / f)} for f in artifact.files
+            {"name": f, "bytes": (tmp / f).stat().st_size, "sha256": file_sha256(tmp / f)} for f in artifact.files
         ]
         manifest: dict[str, Any] = {
             "format": artifact.format,
             "exporter": name,
             "options": dict(options or {}),
             "files": files,
-            "inputs": _input_schema(example),
+            "inputs": [leaf.schema() for leaf in input_leaves(example)],
             "verification": verification.to_json(),
             "details": dict(artifact.details),
             "torch": torch.__version__,
@@ -144,10 +134,12 @@ def _first_input(sample: Any) -> Any:
     return sample
 
 
-def example_batch(run_dir: str | os.PathLike[str], size: int = 2) -> tuple[torch.Tensor, ...]:
+def example_batch(run_dir: str | os.PathLike[str], size: int = 2) -> tuple[Any, ...]:
     """A batch of ``size`` real inputs from a run's dataset (test, else val, else train split).
 
-    Falls back to the model's registered example input when the dataset cannot be built.
+    Falls back to the model's registered example input when the dataset cannot be built or its
+    inputs are not tensors (a graph, say): the registered example holds only what the model
+    reads, where a dataset's graph also carries labels and split masks.
     """
     recipe = saved_recipe(RunDir(run_dir))
     try:
@@ -166,8 +158,10 @@ def example_batch(run_dir: str | os.PathLike[str], size: int = 2) -> tuple[torch
     from forge.core._plugins import import_object
 
     example = import_object(spec.example, what=f"example of model {spec.name}")(component.config)
-    args = example if isinstance(example, tuple) else (example,)
-    return tuple(x if x.shape[0] >= size else x.expand(size, *x.shape[1:]).clone() for x in args)
+    return tuple(
+        x.expand(size, *x.shape[1:]).clone() if isinstance(x, torch.Tensor) and x.shape[0] < size else x
+        for x in as_example(example)
+    )
 
 
 def export_run(
@@ -196,11 +190,6 @@ def export_run(
     model = recipe.model.resolve().build()
     ckpt = find_checkpoint(run.path, which)
     load_weights(model, run.path, which, ema=recipe.trainer.eval_with_ema if ema is None else ema)
-    checkpoint_files = sorted(p for p in ckpt.path.rglob("*") if p.is_file())
-    digest = hashlib.sha256()
-    for p in checkpoint_files:
-        digest.update(p.relative_to(ckpt.path).as_posix().encode())
-        digest.update(_sha256(p).encode())
     lineage = {
         "run_dir": str(run.path.resolve()),
         "config_hash": config_hash(run.read_config()),
@@ -210,7 +199,7 @@ def export_run(
             "path": str(ckpt.path.relative_to(run.path)) if ckpt.path.is_relative_to(run.path) else str(ckpt.path),
             "step": ckpt.manifest.get("trainer", {}).get("global_step"),
             "created": ckpt.created,
-            "sha256": digest.hexdigest(),
+            "sha256": directory_sha256(ckpt.path),
         },
     }
     name = registry.get("exporter", format).short_name

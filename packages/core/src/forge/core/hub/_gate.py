@@ -19,7 +19,7 @@ import torch
 
 from forge.core.errors import ConfigError
 
-__all__ = ["GateResult", "gate", "mcnemar_p"]
+__all__ = ["GateResult", "gate"]
 
 
 @attrs.frozen
@@ -43,16 +43,6 @@ class GateResult:
     def to_json(self) -> dict[str, Any]:
         """Plain data."""
         return attrs.asdict(self)
-
-
-def mcnemar_p(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs (binomial, p = 1/2)."""
-    n = b + c
-    if n == 0:
-        return 1.0
-    k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / float(2**n)
-    return min(1.0, 2.0 * tail)
 
 
 def _correct(run_dir: Path, loader: Any) -> torch.Tensor:
@@ -103,7 +93,8 @@ def gate(
     """
     if not 0 < confidence < 1 or threshold < 0 or resamples < 100:
         raise ConfigError("gate: confidence must be in (0, 1), threshold >= 0 and resamples >= 100")
-    from forge.core.compress._run import _loaders
+    from forge.core._runner import run_loaders
+    from forge.core.evaluator._stats import mcnemar_test
     from forge.core.hub._runs import read_run
 
     cand_dir, base_dir = Path(candidate), _resolve(against, registry_path)
@@ -112,7 +103,7 @@ def gate(
     fp_b = base.lineage.get("dataset", {}).get("fingerprint")
     if fp_c != fp_b:
         raise ConfigError(f"gate: {cand_dir} and {base_dir} were trained on different data ({fp_c} vs {fp_b})")
-    _, _, val, test = _loaders(cand_dir)
+    _, _, val, test = run_loaders(cand_dir)
     loader = test if test is not None else val
     if loader is None:
         raise ConfigError(f"gate: {cand_dir}'s dataset has no test or val split to use as regression set")
@@ -125,7 +116,7 @@ def gate(
     alpha = (1 - confidence) / 2
     lo = float(boot[int(math.floor(alpha * (resamples - 1)))])
     hi = float(boot[int(math.ceil((1 - alpha) * (resamples - 1)))])
-    p = mcnemar_p(int((c & ~b).sum()), int((~c & b).sum()))
+    _, _, p = mcnemar_test(c.numpy(), b.numpy())
     delta = float(diff.mean())
     passed = hi >= -threshold
     reason = (

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import getpass
-import hashlib
 import json
 import os
 import sqlite3
@@ -26,7 +25,9 @@ from typing import Any
 
 import attrs
 
-from forge.core.errors import ConfigError, ForgeError, RegistryError
+from forge.core._digest import directory_sha256
+from forge.core._run_files import read_json
+from forge.core.errors import ConfigError, RegistryError
 from forge.core.hub._runs import read_run
 
 __all__ = ["STAGES", "ModelRegistry", "ModelVersion", "default_path"]
@@ -112,14 +113,6 @@ class ModelVersion:
         return attrs.asdict(self)
 
 
-def _checkpoint_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
-        digest.update(p.relative_to(path).as_posix().encode())
-        digest.update(hashlib.sha256(p.read_bytes()).hexdigest().encode())
-    return digest.hexdigest()
-
-
 class ModelRegistry:
     """Named, versioned models in a SQLite database.
 
@@ -186,7 +179,7 @@ class ModelRegistry:
             "dataset": {k: dataset.get(k) for k in ("name", "version", "source", "license", "fingerprint")},
             "code": run.lineage.get("code", {}),
             "metrics": run.metrics,
-            "parent": json.loads(compress.read_text(encoding="utf-8")).get("lineage") if compress.is_file() else None,
+            "parent": read_json(compress, missing={}).get("lineage"),
             "step": ckpt.manifest.get("trainer", {}).get("global_step"),
         }
         with self._db() as db:
@@ -200,7 +193,7 @@ class ModelRegistry:
                     version,
                     str(run.path.resolve()),
                     str(ckpt.path.resolve()),
-                    _checkpoint_digest(ckpt.path),
+                    directory_sha256(ckpt.path),
                     run.lineage.get("config_hash"),
                     dataset.get("fingerprint"),
                     dataset.get("license"),
@@ -344,10 +337,7 @@ class ModelRegistry:
                 {"kind": "parent run", "path": parent["parent"], "config_hash": parent.get("parent_config_hash")}
             )
             compress = Path(parent["parent"]) / "compress.json"
-            try:
-                parent = json.loads(compress.read_text(encoding="utf-8")).get("lineage") if compress.is_file() else None
-            except (OSError, json.JSONDecodeError) as exc:
-                raise ForgeError(f"{compress}: damaged ({exc})") from exc
+            parent = read_json(compress, missing={}).get("lineage")
         chain.append({"kind": "dataset", **v.record.get("dataset", {})})
         chain.append({"kind": "code", **v.record.get("code", {})})
         return chain

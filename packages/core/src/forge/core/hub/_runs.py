@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,19 +9,15 @@ from typing import Any
 
 import attrs
 
+from forge.core._run_files import read_json
 from forge.core.errors import CheckpointError
 
 __all__ = ["RunSummary", "compare_runs", "list_runs", "read_run"]
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: damaged ({exc}); the run's other files are still readable") from exc
-    return data if isinstance(data, dict) else None
+    data: dict[str, Any] | None = read_json(path, missing=None)
+    return data
 
 
 @attrs.frozen

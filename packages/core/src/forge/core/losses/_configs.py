@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 import attrs
-from attrs import validators as v
 
 from forge.core.config import field
 
@@ -29,21 +28,17 @@ _REDUCTIONS = ("mean", "sum", "none")
 _reduction_help = "How per-sample losses combine: 'mean', 'sum' or 'none'."
 
 
-def _non_empty_positive(_: object, attribute: attrs.Attribute[tuple[float, ...]], value: tuple[float, ...]) -> None:
-    if not value or any(w < 0.0 for w in value):
-        raise ValueError(f"{attribute.name} must be a non-empty list of non-negative numbers, got {value!r}")
-
-
 @attrs.frozen
 class CrossEntropyConfig:
     """Softmax cross-entropy on logits, optionally with label smoothing."""
 
-    reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
+    reduction: Reduction = field("mean", help=_reduction_help, one_of=_REDUCTIONS)
     label_smoothing: bool = field(False, help="Smooth the targets towards uniform.")
     smoothing_epsilon: float = field(
         0.1,
         help="Probability mass spread over all classes when label_smoothing is on.",
-        validator=[v.ge(0.0), v.le(1.0)],
+        ge=0,
+        le=1,
     )
     ignore_index: int = field(-100, help="Target value that contributes nothing (e.g. padding).")
 
@@ -52,31 +47,33 @@ class CrossEntropyConfig:
 class WeightedCrossEntropyConfig(CrossEntropyConfig):
     """Cross-entropy with a weight per class (for imbalanced data); 'mean' is the weighted mean."""
 
-    class_weights: tuple[float, ...] = field(help="One non-negative weight per class.", validator=_non_empty_positive)
+    class_weights: tuple[float, ...] = field(help="One non-negative weight per class.", non_empty=True, ge=0)
 
 
 @attrs.frozen
 class FocalLossConfig:
     """Focal loss (Lin et al., 2017): cross-entropy down-weighting easy examples by (1 - p_t)^gamma."""
 
-    gamma: float = field(2.0, help="Focusing parameter; 0 gives (alpha-weighted) cross-entropy.", validator=v.ge(0.0))
+    gamma: float = field(2.0, help="Focusing parameter; 0 gives (alpha-weighted) cross-entropy.", ge=0)
     alpha: float | None = field(
         None,
         help="Class balance: binary, the weight of positives (negatives get 1 - alpha); multiclass, "
         "one weight for every class; None for no weighting.",
-        validator=v.optional([v.ge(0.0), v.le(1.0)]),
+        ge=0,
+        le=1,
     )
     class_alpha: tuple[float, ...] | None = field(
         None,
         help="Multiclass only: one alpha per class (instead of alpha).",
-        validator=v.optional(_non_empty_positive),
+        non_empty=True,
+        ge=0,
     )
     task: Literal["multiclass", "binary"] = field(
         "multiclass",
         help="'multiclass' (softmax over classes) or 'binary' (sigmoid per logit).",
-        validator=v.in_(("multiclass", "binary")),
+        one_of=("multiclass", "binary"),
     )
-    reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
+    reduction: Reduction = field("mean", help=_reduction_help, one_of=_REDUCTIONS)
     ignore_index: int = field(-100, help="Multiclass target value that contributes nothing.")
 
     def __attrs_post_init__(self) -> None:
@@ -88,9 +85,9 @@ class FocalLossConfig:
 class BCEWithLogitsConfig:
     """Binary cross-entropy on logits (sigmoid folded in, stable for any logit)."""
 
-    reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
+    reduction: Reduction = field("mean", help=_reduction_help, one_of=_REDUCTIONS)
     pos_weight: tuple[float, ...] | None = field(
-        None, help="Weight of positive examples, one per label (or one for all); None for 1."
+        None, help="Weight of positive examples, one per label (or one for all); None for 1.", non_empty=True, ge=0
     )
 
 
@@ -98,26 +95,27 @@ class BCEWithLogitsConfig:
 class MSEConfig:
     """Mean squared error."""
 
-    reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
+    reduction: Reduction = field("mean", help=_reduction_help, one_of=_REDUCTIONS)
 
 
 @attrs.frozen
 class HuberConfig:
     """Huber loss: quadratic within delta of the target, linear beyond."""
 
-    delta: float = field(1.0, help="Where the loss turns from quadratic to linear.", validator=v.gt(0.0))
-    reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
+    delta: float = field(1.0, help="Where the loss turns from quadratic to linear.", gt=0)
+    reduction: Reduction = field("mean", help=_reduction_help, one_of=_REDUCTIONS)
 
 
 @attrs.frozen
 class DistillationConfig:
     """Knowledge distillation (Hinton et al., 2015): soft teacher targets plus hard labels."""
 
-    temperature: float = field(4.0, help="Softmax temperature of both teacher and student.", validator=v.gt(0.0))
+    temperature: float = field(4.0, help="Softmax temperature of both teacher and student.", gt=0)
     alpha: float = field(
         0.5,
         help="Weight of the soft (teacher) term; 1 - alpha weights the hard labels.",
-        validator=[v.ge(0.0), v.le(1.0)],
+        ge=0,
+        le=1,
     )
-    reduction: Reduction = field("mean", help=_reduction_help, validator=v.in_(_REDUCTIONS))
+    reduction: Reduction = field("mean", help=_reduction_help, one_of=_REDUCTIONS)
     ignore_index: int = field(-100, help="Hard-label value that contributes nothing to the hard term.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Literal
 
 import attrs
-from attrs import validators as v
 
 from forge.core.config import field
 
@@ -44,14 +43,12 @@ def _check_task(task: str, num_classes: int | None, num_labels: int | None) -> N
 class AccuracyConfig:
     """Accuracy (micro-averaged by default: correct / total)."""
 
-    task: Task = field("multiclass", help="'binary', 'multiclass' or 'multilabel'.", validator=v.in_(_TASKS))
-    num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
-    num_labels: int | None = field(None, help="Number of labels (multilabel).", validator=v.optional(v.ge(1)))
-    average: Average = field(
-        "micro", help="'micro', 'macro', 'weighted' or 'none' (per class).", validator=v.in_(_AVERAGES)
-    )
-    threshold: float = field(0.5, help="Probability threshold for binary and multilabel predictions.")
-    top_k: int = field(1, help="Multiclass: correct if the target is among the k highest scores.", validator=v.ge(1))
+    task: Task = field("multiclass", help="'binary', 'multiclass' or 'multilabel'.", one_of=_TASKS)
+    num_classes: int | None = field(None, help="Number of classes (multiclass).", ge=2)
+    num_labels: int | None = field(None, help="Number of labels (multilabel).", ge=1)
+    average: Average = field("micro", help="'micro', 'macro', 'weighted' or 'none' (per class).", one_of=_AVERAGES)
+    threshold: float = field(0.5, help="Probability threshold for binary and multilabel predictions.", ge=0, le=1)
+    top_k: int = field(1, help="Multiclass: correct if the target is among the k highest scores.", ge=1)
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 
@@ -63,13 +60,11 @@ class AccuracyConfig:
 class F1Config:
     """F1 score (harmonic mean of precision and recall); macro-averaged by default."""
 
-    task: Task = field("multiclass", help="'binary', 'multiclass' or 'multilabel'.", validator=v.in_(_TASKS))
-    num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
-    num_labels: int | None = field(None, help="Number of labels (multilabel).", validator=v.optional(v.ge(1)))
-    average: Average = field(
-        "macro", help="'micro', 'macro', 'weighted' or 'none' (per class).", validator=v.in_(_AVERAGES)
-    )
-    threshold: float = field(0.5, help="Probability threshold for binary and multilabel predictions.")
+    task: Task = field("multiclass", help="'binary', 'multiclass' or 'multilabel'.", one_of=_TASKS)
+    num_classes: int | None = field(None, help="Number of classes (multiclass).", ge=2)
+    num_labels: int | None = field(None, help="Number of labels (multilabel).", ge=1)
+    average: Average = field("macro", help="'micro', 'macro', 'weighted' or 'none' (per class).", one_of=_AVERAGES)
+    threshold: float = field(0.5, help="Probability threshold for binary and multilabel predictions.", ge=0, le=1)
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 
@@ -81,15 +76,13 @@ class F1Config:
 class AUROCConfig:
     """Area under the ROC curve, computed exactly on every accumulated score."""
 
-    task: Task = field("binary", help="'binary', 'multiclass' (one-vs-rest) or 'multilabel'.", validator=v.in_(_TASKS))
-    num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
-    num_labels: int | None = field(None, help="Number of labels (multilabel).", validator=v.optional(v.ge(1)))
+    task: Task = field("binary", help="'binary', 'multiclass' (one-vs-rest) or 'multilabel'.", one_of=_TASKS)
+    num_classes: int | None = field(None, help="Number of classes (multiclass).", ge=2)
+    num_labels: int | None = field(None, help="Number of labels (multilabel).", ge=1)
     average: Literal["micro", "macro", "weighted", "none"] = field(
-        "macro", help="How per-class areas combine ('micro' for multilabel only).", validator=v.in_(_AVERAGES)
+        "macro", help="How per-class areas combine ('micro' for multilabel only).", one_of=_AVERAGES
     )
-    max_fpr: float | None = field(
-        None, help="Binary: partial AUC up to this false-positive rate.", validator=v.optional([v.gt(0.0), v.le(1.0)])
-    )
+    max_fpr: float | None = field(None, help="Binary: partial AUC up to this false-positive rate.", gt=0, le=1)
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 
@@ -101,10 +94,10 @@ class AUROCConfig:
 class AveragePrecisionConfig:
     """Average precision (area under the precision-recall curve, step-wise as scikit-learn)."""
 
-    task: Task = field("binary", help="'binary', 'multiclass' (one-vs-rest) or 'multilabel'.", validator=v.in_(_TASKS))
-    num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
-    num_labels: int | None = field(None, help="Number of labels (multilabel).", validator=v.optional(v.ge(1)))
-    average: Average = field("macro", help="How per-class values combine.", validator=v.in_(_AVERAGES))
+    task: Task = field("binary", help="'binary', 'multiclass' (one-vs-rest) or 'multilabel'.", one_of=_TASKS)
+    num_classes: int | None = field(None, help="Number of classes (multiclass).", ge=2)
+    num_labels: int | None = field(None, help="Number of labels (multilabel).", ge=1)
+    average: Average = field("macro", help="How per-class values combine.", one_of=_AVERAGES)
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)
 
@@ -117,12 +110,12 @@ class CalibrationErrorConfig:
     """Calibration error (ECE with norm 'l1', MCE with 'max', RMSCE with 'l2') over confidence bins."""
 
     task: Literal["binary", "multiclass"] = field(
-        "multiclass", help="'binary' or 'multiclass'.", validator=v.in_(("binary", "multiclass"))
+        "multiclass", help="'binary' or 'multiclass'.", one_of=("binary", "multiclass")
     )
-    num_classes: int | None = field(None, help="Number of classes (multiclass).", validator=v.optional(v.ge(2)))
-    n_bins: int = field(15, help="Number of equal-width confidence bins.", validator=v.ge(1))
+    num_classes: int | None = field(None, help="Number of classes (multiclass).", ge=2)
+    n_bins: int = field(15, help="Number of equal-width confidence bins.", ge=1)
     norm: Literal["l1", "l2", "max"] = field(
-        "l1", help="'l1' (ECE), 'l2' (RMSCE) or 'max' (MCE).", validator=v.in_(("l1", "l2", "max"))
+        "l1", help="'l1' (ECE), 'l2' (RMSCE) or 'max' (MCE).", one_of=("l1", "l2", "max")
     )
     ignore_index: int | None = field(None, help="Target value left out of the metric.")
     sync_on_compute: bool = field(True, help=_SYNC_HELP)

@@ -21,11 +21,13 @@ __all__ = ["SweepReportCallback", "SweepReportConfig", "build_sweep_report", "ma
 class SweepReportConfig:
     """Where a sweep trial reports to (filled in by ``forge sweep``)."""
 
-    storage: str = field(help="SQLAlchemy URL of the study.")
-    study: str = field(help="The study's name.")
-    trial: int = field(help="The trial's number.")
-    metric: str = field(help="The metric reported (val/accuracy, ...).")
-    pruner: str = field("median", help="The study's pruner (median or none): Optuna does not store it.")
+    storage: str = field(help="SQLAlchemy URL of the study.", non_empty=True)
+    study: str = field(help="The study's name.", non_empty=True)
+    trial: int = field(help="The trial's number.", ge=0)
+    metric: str = field(help="The metric reported (val/accuracy, ...).", non_empty=True)
+    pruner: str = field(
+        "median", help="The study's pruner (median or none): Optuna does not store it.", one_of=("median", "none")
+    )
 
 
 def make_pruner(name: str) -> Any:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from forge.core._run_files import read_json
 from forge.core.errors import ConfigError
 from forge.core.tracking._base import Tracker, flatten_params
 from forge.core.tracking._configs import TrackingConfig
@@ -33,7 +34,7 @@ class TrackingCallback:
             return
         self.run_dir = Path(run.path)
         config_file = self.run_dir / "config.json"
-        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+        config = read_json(config_file, missing={})
         log = self.run_dir / "log.jsonl"
         self._offset = log.stat().st_size if log.is_file() else 0
         for tracker in self.trackers:

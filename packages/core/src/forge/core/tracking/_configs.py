@@ -25,23 +25,27 @@ class TrackingConfig:
 class CSVConfig:
     """Metrics as CSV."""
 
-    filename: str = field("metrics.csv", help="File in the run directory.")
+    filename: str = field("metrics.csv", help="File in the run directory.", non_empty=True)
 
 
 @attrs.define
 class TensorBoardConfig:
     """TensorBoard event files."""
 
-    log_dir: str | None = field(None, help="Folder of the event files (default RUN_DIR/tensorboard).")
+    log_dir: str | None = field(None, help="Folder of the event files (default RUN_DIR/tensorboard).", non_empty=True)
 
 
 @attrs.define
 class MLflowConfig:
     """An MLflow run per forge run."""
 
-    tracking_uri: str = field("sqlite:///mlflow.db", help="MLflow tracking URI (a local SQLite database by default).")
-    experiment: str = field("forge", help="MLflow experiment name.")
-    run_name: str | None = field(None, help="MLflow run name (default: the run directory's name).")
+    tracking_uri: str = field(
+        "sqlite:///mlflow.db", help="MLflow tracking URI (a local SQLite database by default).", non_empty=True
+    )
+    experiment: str = field("forge", help="MLflow experiment name.", non_empty=True)
+    run_name: str | None = field(None, help="MLflow run name (default: the run directory's name).", non_empty=True)
     artifact_location: str | None = field(
-        None, help="Where a new experiment keeps artifacts (default: MLflow's, ./mlruns beside a SQLite store)."
+        None,
+        help="Where a new experiment keeps artifacts (default: MLflow's, ./mlruns beside a SQLite store).",
+        non_empty=True,
     )

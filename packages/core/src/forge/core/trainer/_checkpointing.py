@@ -75,14 +75,20 @@ def _optimizer(trainer: TrainerView, what: str) -> torch.optim.Optimizer:
     return trainer.optimizer
 
 
-def state_groups(trainer: CheckpointedTrainer) -> dict[str, Any]:
+def state_groups(trainer: CheckpointedTrainer, *, weights: bool = True) -> dict[str, Any]:
     """Every tensor-bearing state of the run, grouped for :func:`forge.core._checkpoint.save_checkpoint`.
+
+    Args:
+        trainer: The trainer whose state is saved.
+        weights: Include the ``model`` and ``optimizer`` groups (an FSDP run writes them sharded instead).
 
     Raises:
         CheckpointError: ``fit`` has not set up a model and optimizer yet.
     """
     optimizer = _optimizer(trainer, "Trainer.state_groups")
-    groups: dict[str, Any] = {"model": trainer.unwrapped_model.state_dict(), "optimizer": optimizer.state_dict()}
+    groups: dict[str, Any] = {}
+    if weights:
+        groups = {"model": trainer.unwrapped_model.state_dict(), "optimizer": optimizer.state_dict()}
     if trainer.scheduler is not None:
         groups["scheduler"] = trainer.scheduler.state_dict()
     if trainer.scaler is not None:
@@ -240,12 +246,33 @@ def restore(trainer: CheckpointedTrainer, source: str | Path) -> Restored:
     Raises:
         CheckpointError: nothing loadable at ``source``, or it does not match the model/optimizer.
     """
+    from forge.core.distributed._sharded import is_sharded
+
     optimizer = _optimizer(trainer, "Trainer.load_checkpoint")
     ckpt = find_checkpoint(Path(source), "last")
     groups, state = ckpt.groups, ckpt.manifest["trainer"]
+    sharded = state.get("sharded")
+    if sharded is not None:
+        # An FSDP run's checkpoint: model and optimizer from the shards, on any world size and
+        # sharding (a whole model in one process too); every rank reads its own slices.
+        from forge.core.distributed._sharded import load_training_state, verify_digests
+
+        if sharded.get("folder") != "sharded":
+            raise CheckpointError(
+                f"{ckpt.path}: its manifest names shards outside the checkpoint: {sharded.get('folder')!r}"
+            )
+        folder = ckpt.path / "sharded"
+        verify_digests(folder, sharded["files"])
+        load_training_state(folder, trainer.unwrapped_model, optimizer, sharded["optimizer"])
+    elif is_sharded(trainer.unwrapped_model):
+        raise CheckpointError(
+            f"{ckpt.path}: written by a run without FSDP (whole optimizer state, no shards); resume it with "
+            "trainer.distributed.strategy='ddp', or start the FSDP run from its weights"
+        )
     try:
-        trainer.unwrapped_model.load_state_dict(groups["model"])
-        optimizer.load_state_dict(groups["optimizer"])
+        if sharded is None:
+            trainer.unwrapped_model.load_state_dict(groups["model"])
+            optimizer.load_state_dict(groups["optimizer"])
         if trainer.scheduler is not None and "scheduler" in groups:
             trainer.scheduler.load_state_dict(groups["scheduler"])
         if trainer.scaler is not None and "scaler" in groups:

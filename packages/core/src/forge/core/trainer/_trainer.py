@@ -207,6 +207,10 @@ class Trainer:
         self._scheduler_factory: Any = None
         self._planned_total: int | None = None
         self._interrupted = False
+        self._interrupt_agreed = False  # every rank learnt of the Ctrl-C and stops at the same step
+        self._sigint_seen = False  # Ctrl-C reached this rank of a multi-process run (not yet agreed)
+        self._stop_vote: tuple[Any, torch.Tensor] | None = None  # the pending all-reduce of the ranks' Ctrl-Cs
+        self._saved_step = -1  # the step of the last save_checkpoint call, on every rank
         self._last_checkpoint: tuple[int, Path] | None = None
         self._in_epoch = False
         self._fetching = False  # waiting for the next training batch: the state is whole, between steps
@@ -223,6 +227,8 @@ class Trainer:
         self._train_loader: Iterable[Any] | None = None
         self._device = torch.device("cpu")
         self._distributed = False
+        self._fsdp = False  # the model is sharded with FSDP2 (strategy "fsdp" and a process group)
+        self._sharded_checkpoints = False  # checkpoints in the FSDP layout (strategy "fsdp", any world size)
         self._val_loader: Iterable[Any] | None = None
 
     # ------------------------------------------------------------------ setup
@@ -241,7 +247,11 @@ class Trainer:
             # Trainers with different precisions must be able to run in one process.
             device_type = "cuda" if torch.cuda.is_available() else "cpu"
             # forge joins the process group itself (backend, timeout, gloo barrier group); accelerate reuses it.
-            multi = init_process_group(self.config.distributed, device_type)
+            joined = init_process_group(self.config.distributed, device_type)
+            import torch.distributed as dist
+
+            # A world of one (FSDP under torchrun --nproc-per-node 1) has a group but no other process.
+            multi = joined and dist.get_world_size() > 1
             handlers = accelerator_kwargs(self.config.distributed, device_type, multi_process=multi)
             self._accelerator = Accelerator(cpu=device_type == "cpu", kwargs_handlers=handlers)
             set_rank(self._accelerator.process_index, self._accelerator.num_processes)
@@ -328,14 +338,50 @@ class Trainer:
                 _log.warning("gradient_checkpointing_unsupported", model=type(model).__name__)
         if self.config.channels_last:
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch documents memory_format; its stubs omit it
-        if self.config.device == "auto" or self._distributed:
-            prepared: nn.Module = self.accelerator.prepare_model(model)
+        if self._fsdp:
+            prepared = self._shard(model)
+        elif self.config.device == "auto" or self._distributed:
+            prepared = self.accelerator.prepare_model(model)
         else:
             prepared = model.to(self._device)
         if self.config.compile != "off":
             compiled: nn.Module = torch.compile(prepared, mode=self.config.compile)  # type: ignore[assignment]  # compile returns a callable module wrapper
             prepared = compiled
         return prepared
+
+    def _shard(self, model: nn.Module) -> nn.Module:
+        """Shard ``model`` with FSDP2 instead of wrapping it in DDP (strategy "fsdp").
+
+        FSDP2 is applied here, before and instead of ``accelerator.prepare_model``, not through
+        accelerate's ``FullyShardedDataParallelPlugin(fsdp_version=2)``: the plugin ties sharding to
+        accelerate's mixed-precision state (a process-wide singleton the Trainer stays out of, see
+        :attr:`accelerator`) and to ``accelerator.prepare(optimizer)``, while the Trainer drives
+        its optimizer, autocast and loss scaling itself; ``fully_shard`` needs neither, runs on
+        CPU/gloo as on NCCL, and leaves a plain module (no wrapper) whose optimizer is built after.
+        Gradient checkpointing was switched on by the caller first, so each block recomputes its
+        activations inside its own all-gather.
+        """
+        import torch.distributed as dist
+
+        from forge.core.distributed._fsdp import shard_model
+
+        model = model.to(self._device)
+        if dist.get_world_size() > 1:
+            # fully_shard keeps each rank's own slice of its own weights: start every rank from
+            # rank 0's (as DDP does), so a model built with unseeded randomness still agrees.
+            with torch.no_grad():
+                for tensor in [*model.parameters(), *model.buffers()]:
+                    dist.broadcast(tensor.data, src=0)
+        return shard_model(model, self.config.distributed.fsdp)
+
+    def _fsdp_module(self) -> Any:
+        """The FSDP2-sharded root module, or None when the model is not sharded."""
+        if not self._fsdp:
+            return None
+        from torch.distributed.fsdp import FSDPModule
+
+        model = self.unwrapped_model
+        return model if isinstance(model, FSDPModule) else None
 
     def _prepare_loader(self, loader: Iterable[Any] | None) -> Iterable[Any] | None:
         if loader is None or self.accelerator.num_processes == 1:
@@ -352,6 +398,34 @@ class Trainer:
             return loader
         prepared: Iterable[Any] = self.accelerator.prepare_data_loader(loader)
         return prepared
+
+    def _prepare_eval_loader(self, loader: Iterable[Any] | None) -> Iterable[Any] | None:
+        """Shard a validation loader: a plain DataLoader gets a ``DistributedSampler`` in order.
+
+        accelerate's sharding pads the last batches with repeats it does not report per rank, so a
+        plain map-style DataLoader is rebuilt over torch's sampler instead, whose padding
+        :func:`_real_samples` knows (validation then counts every sample once).
+        """
+        world = self.accelerator.num_processes
+        if (
+            world == 1
+            or type(loader) is not torch.utils.data.DataLoader
+            or isinstance(loader.dataset, torch.utils.data.IterableDataset)
+            or loader.batch_size is None
+            or not isinstance(loader.sampler, torch.utils.data.SequentialSampler)
+        ):
+            return self._prepare_loader(loader)
+        sampler: torch.utils.data.DistributedSampler[Any] = torch.utils.data.DistributedSampler(
+            loader.dataset, num_replicas=world, rank=self.accelerator.process_index, shuffle=False
+        )
+        return torch.utils.data.DataLoader(
+            loader.dataset,
+            batch_size=loader.batch_size,
+            sampler=sampler,
+            num_workers=loader.num_workers,
+            collate_fn=loader.collate_fn,
+            pin_memory=loader.pin_memory,
+        )
 
     def _make_optimizer(self, optimizer: Any, model: nn.Module) -> torch.optim.Optimizer:
         if isinstance(optimizer, torch.optim.Optimizer):
@@ -430,10 +504,15 @@ class Trainer:
         # The accelerator is made before seeding, so whatever randomness its setup uses cannot shift the run's.
         self._distributed = self.accelerator.num_processes > 1
         self._device = self._resolve_device()
-        if self._distributed and cfg.distributed.strategy == "fsdp":
+        from forge.core.distributed._process import is_initialized
+
+        self._sharded_checkpoints = cfg.distributed.strategy == "fsdp"
+        # A plain single process (no launcher) trains the same recipe unsharded, in the same checkpoint layout.
+        self._fsdp = self._sharded_checkpoints and is_initialized()
+        if self._fsdp and isinstance(optimizer, torch.optim.Optimizer):
             raise ConfigError(
-                "trainer.distributed.strategy: 'fsdp' is not trained by the Trainer yet; use 'ddp', or shard the "
-                "model in your own loop with forge.core.distributed.shard_model (see docs/distributed.md)"
+                "trainer.distributed.strategy='fsdp': pass the optimizer as a factory (model -> Optimizer); "
+                "sharding replaces the model's parameters, so an optimizer built before fit() holds stale ones"
             )
         configure_determinism(self.settings.deterministic)
         seed_everything(cfg.seed)
@@ -446,7 +525,7 @@ class Trainer:
         loader = self._prepare_loader(train_loader)
         assert loader is not None  # a train loader is a required argument
         self._train_loader = loader
-        self._val_loader = self._prepare_loader(val_loader)
+        self._val_loader = self._prepare_eval_loader(val_loader)
         self._loss_fn = loss_fn
         self._metrics = {k: (m.to(self.device) if hasattr(m, "to") else m) for k, m in (metrics or {}).items()}
         if hasattr(loss_fn, "to"):
@@ -464,8 +543,17 @@ class Trainer:
         self.latest_metrics, self.history = {}, []
         self._loss_sum, self._loss_steps, self._last_log_step = None, 0, 0
         self._interrupted, self._last_checkpoint, self._in_epoch = False, None, False
+        self._interrupt_agreed, self._sigint_seen, self._stop_vote, self._saved_step = False, False, None, -1
         self.samples_seen = self.tokens_seen = 0
         self._register_callbacks()
+        if self._fsdp:
+            from forge.core.trainer.callbacks._ema import EMACallback
+
+            if self.callback(EMACallback) is not None:
+                raise ConfigError(
+                    "trainer.ema with trainer.distributed.strategy='fsdp': the EMA callback copies the whole "
+                    "model, which FSDP2's sharded modules cannot be; train with strategy='ddp', or without EMA"
+                )
         if resume_from is not None:
             self.load_checkpoint(resume_from)
         self._announce(model, loader, resumed=resume_from is not None)
@@ -476,6 +564,7 @@ class Trainer:
             self._epoch_started = time.perf_counter()
             self._log_mark = (self._epoch_started, self.samples_seen, self.tokens_seen)
             self._train(loader)
+            self._close_vote()
             if self._interrupted:
                 raise self._interruption()
             if self._distributed:
@@ -563,8 +652,13 @@ class Trainer:
             return lambda: None
 
         def on_sigint(signum: int, frame: Any) -> None:
-            self._interrupted = True
-            self.should_stop = True
+            if self._distributed:
+                # Every rank must stop at the same step (a checkpoint is a collective): the ranks
+                # agree through _vote_on_stop, one step later, wherever the signal arrived.
+                self._sigint_seen = True
+            else:
+                self._interrupted = True
+                self.should_stop = True
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
         signal.signal(signal.SIGINT, on_sigint)
@@ -575,11 +669,37 @@ class Trainer:
 
         return release
 
+    def _vote_on_stop(self) -> None:
+        """Ctrl-C in a multi-process run: every rank stops after the same step.
+
+        Each step end starts an all-reduce (gloo, asynchronous: the step does not wait for it) of
+        whether this rank saw Ctrl-C, and reads the previous step's result; once any rank saw it,
+        all stop after this step, so the interrupted checkpoint (a collective) is written together.
+        """
+        import torch.distributed as dist
+
+        from forge.core.distributed._process import _gloo_group
+
+        pending = self._stop_vote
+        if pending is not None:
+            pending[0].wait()
+            if int(pending[1].item()) > 0:
+                self._interrupted = self.should_stop = self._interrupt_agreed = True
+        flag = torch.tensor([int(self._sigint_seen)], dtype=torch.int32)
+        self._stop_vote = (dist.all_reduce(flag, group=_gloo_group(), async_op=True), flag)
+
+    def _close_vote(self) -> None:
+        """Wait for the last step's vote (every rank started it) before the ranks part."""
+        pending, self._stop_vote = self._stop_vote, None
+        if pending is not None:
+            pending[0].wait()
+
     def _interruption(self) -> TrainingInterrupted:
         """Save the state reached by Ctrl-C (unless a checkpoint of it exists) and describe it."""
         path: Path | None = None
-        if self._last_checkpoint is not None and self._last_checkpoint[0] == self.global_step:
-            path = self._last_checkpoint[1]
+        if self._saved_step == self.global_step:
+            # Decided alike on every rank (a distributed save is a collective); rank 0 knows the path.
+            path = self._last_checkpoint[1] if self._last_checkpoint is not None else None
         elif self.global_step > 0:
             path = self.save_checkpoint(reason="interrupted")
         where = self.run_dir.path if self.run_dir is not None else path
@@ -762,9 +882,19 @@ class Trainer:
         scaler = self.scaler
         step_loss: torch.Tensor | None = None
         last = len(window) - 1
+        sharded = self._fsdp_module() if last > 0 else None
         for i, batch in enumerate(window):
             batch = self._to_device(batch)
-            sync_ctx = self.accelerator.no_sync(model) if i < last and self._distributed else contextlib.nullcontext()
+            if sharded is not None:
+                # FSDP2: accumulate unsharded local gradients and keep the gathered weights until the
+                # last micro-batch, which reduce-scatters the sum once (no per-micro-batch resharding).
+                sharded.set_requires_gradient_sync(i == last)
+                sharded.set_reshard_after_backward(i == last)
+            sync_ctx = (
+                self.accelerator.no_sync(model)
+                if i < last and self._distributed and not self._fsdp
+                else contextlib.nullcontext()
+            )
             with sync_ctx:
                 if fp32:
                     loss = self._compute_loss(model, batch, self._loss_fn)
@@ -807,6 +937,9 @@ class Trainer:
                 torch.nn.utils.clip_grad_value_(params, cfg.grad_clip_value)
         elif cfg.grad_clip_value is not None:
             torch.nn.utils.clip_grad_value_([p for g in opt.param_groups for p in g["params"]], cfg.grad_clip_value)
+        if grad_norm is not None and hasattr(grad_norm, "full_tensor"):
+            # FSDP2's gradients are DTensors: clip_grad_norm_ returns the global norm as a replicated DTensor.
+            grad_norm = grad_norm.full_tensor()
         step = self.global_step + 1
         if check:
             # The one synchronization nan_check="step" pays for; fp16 inf gradients are the scaler's job.
@@ -834,6 +967,8 @@ class Trainer:
             else:
                 sched.step()
         self.global_step = step
+        if self._distributed:
+            self._vote_on_stop()
         self._loss_sum = step_loss if self._loss_sum is None else self._loss_sum + step_loss
         self._loss_steps += 1
         if self._h_step_end is not None:
@@ -954,7 +1089,11 @@ class Trainer:
         was_training = model.training
         model.eval()
         total = torch.zeros((), device=self.device, dtype=torch.float64)
-        count = 0
+        count = seen = 0
+        # A split that does not divide by the ranks is padded with repeats at the end of the order;
+        # they are forwarded (every rank runs as many batches, which FSDP's collectives need) but
+        # neither their loss nor their metrics count, so N ranks report the one-process figures.
+        real = _real_samples(loader)
         metrics = self._metrics
         for m in metrics.values():
             m.reset()
@@ -963,12 +1102,18 @@ class Trainer:
                 for batch in loader:
                     batch = self._to_device(batch)
                     x, y = batch[0], batch[1]
+                    n = count_samples(batch)
+                    keep = n if real is None else max(0, min(n, real - seen))
+                    seen += n
                     with self._autocast():
                         out = model(x)
-                        loss = self._loss_fn(out, y)
-                    n = count_samples(batch)
-                    total += loss.detach().to(torch.float64) * n
-                    count += n
+                        if keep < n:
+                            out, y = out[:keep], y[:keep]
+                        loss = self._loss_fn(out, y) if keep else out.new_zeros(())
+                    total += loss.detach().to(torch.float64) * keep
+                    count += keep
+                    if not keep:
+                        continue
                     for m in metrics.values():
                         m.update(out.float(), y)
         finally:
@@ -991,7 +1136,7 @@ class Trainer:
         losses not yet logged (``running_loss``), so the first step line after a resume is the one
         the uninterrupted run writes.
         """
-        groups = _checkpointing.state_groups(self)
+        groups = _checkpointing.state_groups(self, weights=not self._sharded_checkpoints)
         if self._loss_sum is not None:
             groups["running_loss"] = {"sum": self._loss_sum.detach().clone()}
         return groups
@@ -1017,9 +1162,12 @@ class Trainer:
         """
         if self.checkpoints is None:
             return None
+        self._saved_step = self.global_step
+        if self._sharded_checkpoints:
+            return self._save_sharded_checkpoint(reason)
         rank_rngs: list[Any] | None = None
-        if self._distributed and reason != "interrupted":
-            # Every rank saves at the same step (an interruption may not: no collective then). The
+        if self._distributed and (reason != "interrupted" or self._interrupt_agreed):
+            # Every rank saves at the same step (an interruption too: the ranks agreed on it). The
             # running loss becomes the ranks' mean, which leaves the next (reduced) log line unchanged
             # and makes the saved value the one every rank resumes with; each rank's generators are
             # gathered, so every rank resumes on its own stream.
@@ -1045,6 +1193,63 @@ class Trainer:
                 path=str(path),
                 seconds=round(time.perf_counter() - started, 3),
             )
+        return path
+
+    def _save_sharded_checkpoint(self, reason: str) -> Path | None:
+        """Save a checkpoint of an FSDP run (strategy "fsdp"); every rank takes part.
+
+        Layout: the usual ``step-N/`` (``manifest.json`` and the small groups: scheduler, RNG,
+        callbacks...) with a ``sharded/`` folder holding every rank's safetensors shard of the model
+        and optimizer tensors; the manifest records the shards' SHA-256 and the optimizer's other
+        values, and (``fsdp.full_weights``) the ``model`` group holds the whole weights for
+        evaluation, export and serving. The shards are written to a staging folder first and moved
+        in once the manifest is on disk.
+        """
+        assert self.checkpoints is not None and self.optimizer is not None
+        from forge.core.distributed._process import barrier, gather_to_main
+        from forge.core.distributed._sharded import file_digests, full_model_state, save_training_state
+
+        if reason == "interrupted" and self._distributed and not self._interrupt_agreed:
+            # A sharded save is a collective: a rank stopping alone cannot write one.
+            _log.warning("checkpoint_not_saved", step=self.global_step, reason="only this rank was interrupted")
+            return None
+        timeout = self.config.distributed.timeout_s
+        rank_rngs: list[Any] | None = None
+        if self._distributed:
+            from forge.core._reproducibility import capture_rng_state
+
+            if self._loss_sum is not None:
+                self._loss_sum = self.accelerator.reduce(self._loss_sum.detach().clone(), reduction="mean")
+            rank_rngs = gather_to_main(capture_rng_state())
+        started = time.perf_counter()
+        target = self.checkpoints.path_for(self.global_step)
+        staging = target.parent / f".{target.name}.tmp-sharded"  # a leftover is removed like any killed save's
+        values = save_training_state(staging, self.unwrapped_model, self.optimizer, timeout_s=timeout)
+        digests = file_digests(staging)
+        full = self.config.distributed.fsdp.full_weights == "every_checkpoint" or reason == "last"
+        weights = full_model_state(self.unwrapped_model) if full else None
+        path: Path | None = None
+        if self.accelerator.is_main_process:
+            groups = self.state_groups()
+            if weights is not None:
+                groups = {"model": weights, **groups}
+            if rank_rngs is not None:
+                groups["rank_rng"] = {str(r): state for r, state in enumerate(rank_rngs) if r > 0}
+            state = self.trainer_state()
+            state["sharded"] = {"folder": "sharded", "files": digests, "optimizer": values}
+            path = _checkpointing.save(self.checkpoints, self, groups, state, reason=reason)
+            os.replace(staging, path / "sharded")
+            self._last_checkpoint = (self.global_step, path)
+            if self._chatty:
+                _log.debug(
+                    "checkpoint_saved",
+                    step=self.global_step,
+                    reason=reason,
+                    path=str(path),
+                    sharded=len(digests),
+                    seconds=round(time.perf_counter() - started, 3),
+                )
+        barrier("sharded checkpoint", timeout)  # no rank reads or reuses the folder before rank 0 moved it in
         return path
 
     def load_checkpoint(self, source: str | Path) -> None:
@@ -1089,6 +1294,7 @@ class Trainer:
         self.samples_seen = int(state.get("samples_seen", 0))
         self.tokens_seen = int(state.get("tokens_seen", 0))
         self._last_checkpoint = (self.global_step, restored.path)
+        self._saved_step = self.global_step
         self._replan_schedule(restored.planned_total_steps(self._steps_per_epoch), restored.trainer_config)
         _log.info("resumed", source=str(restored.path), step=self.global_step, epoch=self.epoch_label)
         if self._chatty:
@@ -1167,6 +1373,27 @@ def _shards_itself(loader: Any, world_size: int) -> bool:
     """Whether ``loader`` is a forge loader already split over ``world_size`` ranks (no resharding wanted)."""
     holder = getattr(_unwrap_loader(loader), "resumable", None)
     return getattr(holder, "world_size", None) == world_size
+
+
+def _real_samples(loader: Any) -> int | None:
+    """How many of this rank's samples in ``loader`` are real, not padding; None when none is padding.
+
+    forge's sampler and torch's ``DistributedSampler`` give rank ``r`` of ``N`` the positions
+    ``r, r + N, ...`` of an order padded at its end with repeats up to a multiple of ``N``, so the
+    real ones are this rank's first ``len(range(r, size, N))``.
+    """
+    inner = _unwrap_loader(loader)
+    sampler: Any = getattr(inner, "resumable", None) or getattr(inner, "sampler", None)
+    if isinstance(sampler, torch.utils.data.DistributedSampler):
+        size = len(sampler.dataset)  # type: ignore[arg-type]  # a DistributedSampler's dataset has a length
+        rank, world, drop = sampler.rank, sampler.num_replicas, sampler.drop_last
+    elif all(hasattr(sampler, name) for name in ("size", "rank", "world_size", "drop_last")):
+        size, rank, world, drop = sampler.size, sampler.rank, sampler.world_size, sampler.drop_last
+    else:
+        return None
+    if drop or world <= 1:
+        return None
+    return len(range(rank, size, world))
 
 
 def _set_dataset_epoch(loader: Any, epoch: int) -> None:

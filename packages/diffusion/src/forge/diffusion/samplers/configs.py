@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
@@ -32,64 +32,37 @@ VARIANCE_TYPES: tuple[str, ...] = ("fixed_small", "fixed_small_log", "fixed_larg
 computes the standard deviation through the log, as the original implementation does."""
 
 
-def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
-
-
-def _non_negative_int(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
-
-
-def _positive_float(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
-
-
-def _eta(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
-
-
 @attrs.frozen
 class DDPMConfig:
     """Ancestral DDPM sampling (Ho et al. 2020), optionally on a subset of the schedule's steps."""
 
-    num_steps: int | None = field(
-        None, help="Sampling steps (None: every step of the schedule).", validator=_positive_or_none
-    )
+    num_steps: int | None = field(None, help="Sampling steps (None: every step of the schedule).", ge=1)
     variance_type: VarianceType = field(
         "fixed_small",
         help="Reverse-step variance: 'fixed_small' (posterior variance), 'fixed_small_log' (the same via its "
         "log) or 'fixed_large' (beta_t).",
+        one_of=VARIANCE_TYPES,
     )
     clip_sample: bool = field(True, help="Clamp the predicted x0 to [-clip_sample_range, clip_sample_range].")
-    clip_sample_range: float = field(1.0, help="Bound of the x0 clamp.", validator=_positive_float)
+    clip_sample_range: float = field(1.0, help="Bound of the x0 clamp.", gt=0)
     timestep_spacing: TimestepSpacing = field(
-        "leading", help="Timesteps of a shortened loop: 'leading', 'trailing' or 'linspace'."
+        "leading", help="Timesteps of a shortened loop: 'leading', 'trailing' or 'linspace'.", one_of=TIMESTEP_SPACINGS
     )
-    steps_offset: int = field(
-        0, help="Added to every 'leading' timestep (Stable Diffusion uses 1).", validator=_non_negative_int
-    )
+    steps_offset: int = field(0, help="Added to every 'leading' timestep (Stable Diffusion uses 1).", ge=0)
 
 
 @attrs.frozen
 class DDIMConfig:
     """DDIM sampling (Song et al. 2021): deterministic at ``eta = 0``, DDPM-like at ``eta = 1``."""
 
-    num_steps: int = field(50, help="Sampling steps.", validator=_positive_or_none)
-    eta: float = field(
-        0.0, help="Noise scale: 0 is deterministic DDIM, 1 matches DDPM's posterior variance.", validator=_eta
-    )
+    num_steps: int = field(50, help="Sampling steps.", ge=1)
+    eta: float = field(0.0, help="Noise scale: 0 is deterministic DDIM, 1 matches DDPM's posterior variance.", ge=0)
     clip_sample: bool = field(True, help="Clamp the predicted x0 to [-clip_sample_range, clip_sample_range].")
-    clip_sample_range: float = field(1.0, help="Bound of the x0 clamp.", validator=_positive_float)
+    clip_sample_range: float = field(1.0, help="Bound of the x0 clamp.", gt=0)
     timestep_spacing: TimestepSpacing = field(
-        "leading", help="Timesteps of the loop: 'leading', 'trailing' or 'linspace'."
+        "leading", help="Timesteps of the loop: 'leading', 'trailing' or 'linspace'.", one_of=TIMESTEP_SPACINGS
     )
-    steps_offset: int = field(
-        0, help="Added to every 'leading' timestep (Stable Diffusion uses 1).", validator=_non_negative_int
-    )
+    steps_offset: int = field(0, help="Added to every 'leading' timestep (Stable Diffusion uses 1).", ge=0)
     set_alpha_to_one: bool = field(
         True, help="The final step goes to alpha_cumprod = 1 (a clean sample); false uses alpha_cumprod[0]."
     )

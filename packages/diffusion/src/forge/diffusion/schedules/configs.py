@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from forge.core.config import field
@@ -20,26 +18,6 @@ DEFAULT_BETA_RANGE: dict[str, tuple[float, float]] = {
 """``(beta_start, beta_end)`` used when the config leaves them out."""
 
 
-def _schedule(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in BETA_SCHEDULES:
-        raise ValueError(f"{attribute.name} must be one of {', '.join(BETA_SCHEDULES)}, got {value!r}")
-
-
-def _beta(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not 0.0 < value < 1.0:
-        raise ValueError(f"{attribute.name} must lie in (0, 1), got {value!r}")
-
-
-def _timesteps(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
-
-
 @attrs.frozen
 class NoiseScheduleConfig:
     """A discrete DDPM noise schedule of ``num_timesteps`` steps."""
@@ -47,30 +25,36 @@ class NoiseScheduleConfig:
     beta_schedule: str = field(
         "linear",
         help="How betas grow: 'linear' (Ho et al.), 'cosine' (Nichol & Dhariwal), 'scaled_linear' (Stable Diffusion).",
-        validator=_schedule,
+        one_of=BETA_SCHEDULES,
     )
-    num_timesteps: int = field(1000, help="Number of diffusion steps T.", validator=_timesteps)
+    num_timesteps: int = field(1000, help="Number of diffusion steps T.", ge=1)
     beta_start: float | None = field(
         None,
         help="First beta of the (scaled) linear schedules (None: 1e-4 linear, 0.00085 scaled_linear).",
-        validator=_beta,
+        gt=0,
+        lt=1,
     )
     beta_end: float | None = field(
         None,
         help="Last beta of the (scaled) linear schedules (None: 0.02 linear, 0.012 scaled_linear).",
-        validator=_beta,
+        gt=0,
+        lt=1,
     )
-    cosine_s: float = field(
-        0.008, help="Offset s of the cosine schedule, keeping early betas from vanishing.", validator=_non_negative
-    )
+    cosine_s: float = field(0.008, help="Offset s of the cosine schedule, keeping early betas from vanishing.", ge=0)
     max_beta: float = field(
-        0.999, help="Upper clip of the cosine schedule's betas (avoids a singular last step).", validator=_beta
+        0.999,
+        help="Upper clip of the cosine schedule's betas (avoids a singular last step).",
+        gt=0,
+        lt=1,
     )
 
     def __attrs_post_init__(self) -> None:
         start, end = self.beta_range
         if self.beta_schedule != "cosine" and start > end:
-            raise ValueError(f"beta_start {start} must not exceed beta_end {end}")
+            raise ValueError(
+                f"beta_start, beta_end: beta_start {start} must not exceed beta_end {end} "
+                f"(for the {self.beta_schedule} schedule, with its defaults filled in)"
+            )
 
     @property
     def beta_range(self) -> tuple[float, float]:

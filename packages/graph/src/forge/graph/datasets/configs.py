@@ -14,14 +14,21 @@ KARATE_FEATURES = ("identity", "degree")
 """Node feature choices of the karate club graph."""
 
 
-def _fraction(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{attribute.name} must lie in [0, 1), got {value!r}")
+def _check_fractions(val: float, test: float) -> None:
+    if val + test >= 1.0:
+        raise ValueError(
+            f"val_fraction, test_fraction: expected a sum < 1 (nodes left for training), got {val} + {test}"
+        )
 
 
-def _features(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in KARATE_FEATURES:
-        raise ValueError(f"{attribute.name} must be one of {', '.join(KARATE_FEATURES)}, got {value!r}")
+def _check_fanouts(instance: object, attribute: attrs.Attribute[Any], value: tuple[int, ...]) -> None:
+    # -1 ("every neighbour") sits below a bound of 1, so the declared ge=-1 cannot refuse 0 alone.
+    for i, fanout in enumerate(value):
+        if fanout == 0:
+            raise ValueError(
+                f"{attribute.name}: expected each item to be >= 1 or -1 (all neighbours), got 0 at index {i} of "
+                f"{list(value)!r}"
+            )
 
 
 @attrs.frozen
@@ -31,28 +38,15 @@ class KarateClubConfig:
     features: str = field(
         "identity",
         help="Node features: 'identity' (one-hot node id, 34 columns) or 'degree' (one column).",
-        validator=_features,
+        one_of=KARATE_FEATURES,
     )
     weighted: bool = field(False, help="Use the interaction counts NetworkX records as edge weights.")
-    val_fraction: float = field(0.2, help="Share of each faction's nodes used for validation.", validator=_fraction)
-    test_fraction: float = field(0.3, help="Share of each faction's nodes used for testing.", validator=_fraction)
-    seed: int = field(0, help="Seed of the stratified node split.")
+    val_fraction: float = field(0.2, help="Share of each faction's nodes used for validation.", ge=0, lt=1)
+    test_fraction: float = field(0.3, help="Share of each faction's nodes used for testing.", ge=0, lt=1)
+    seed: int = field(0, help="Seed of the stratified node split.", ge=0)
 
     def __attrs_post_init__(self) -> None:
-        if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError(
-                f"val_fraction + test_fraction must be < 1, got {self.val_fraction} + {self.test_fraction}"
-            )
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
-
-
-def _probability(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must lie in [0, 1], got {value!r}")
+        _check_fractions(self.val_fraction, self.test_fraction)
 
 
 @attrs.frozen
@@ -63,37 +57,40 @@ class SBMConfig:
     features are noisy community indicators so that the graph, not the features alone, decides.
     """
 
-    num_nodes: int = field(600, help="Number of nodes.", validator=_positive)
-    num_classes: int = field(3, help="Number of communities (= classes).", validator=_positive)
-    average_degree: float = field(8.0, help="Expected number of neighbours per node.")
-    homophily: float = field(
-        0.8, help="Expected share of each node's edges inside its community.", validator=_probability
-    )
-    num_features: int = field(16, help="Node feature width.", validator=_positive)
+    num_nodes: int = field(600, help="Number of nodes.", ge=1)
+    num_classes: int = field(3, help="Number of communities (= classes).", ge=2)
+    average_degree: float = field(8.0, help="Expected number of neighbours per node (below num_nodes - 1).", gt=0)
+    homophily: float = field(0.8, help="Expected share of each node's edges inside its community.", ge=0, le=1)
+    num_features: int = field(16, help="Node feature width.", ge=1)
     feature_signal: float = field(
-        0.5, help="Strength of the community signal in the features, relative to unit Gaussian noise."
+        0.5,
+        help="Strength of the community signal in the features, relative to unit Gaussian noise (0: none).",
+        ge=0,
     )
-    train_per_class: int = field(20, help="Labelled training nodes per community.", validator=_positive)
-    val_fraction: float = field(0.2, help="Share of the remaining nodes for validation.", validator=_fraction)
+    train_per_class: int = field(20, help="Labelled training nodes per community.", ge=1)
+    val_fraction: float = field(0.2, help="Share of the remaining nodes for validation.", ge=0, lt=1)
     fanouts: tuple[int, ...] = field(
         (),
         help="Empty: full-graph training steps. Else GraphSAGE-style neighbour sampling for training, in-neighbours "
-        "kept per layer (e.g. [10, 5]); data.batch_size seed nodes per step. Validation and test stay full-graph.",
+        "kept per layer (e.g. [10, 5]), -1 keeps all; data.batch_size seed nodes per step. Validation and test "
+        "stay full-graph.",
+        validator=_check_fanouts,
+        ge=-1,
     )
-    seed: int = field(0, help="Seed of the graph, the features and the split.")
+    seed: int = field(0, help="Seed of the graph, the features and the split.", ge=0)
 
     def __attrs_post_init__(self) -> None:
-        if any(f == 0 or f < -1 for f in self.fanouts):
-            raise ValueError(f"fanouts must hold values >= 1 (or -1 for all neighbours), got {list(self.fanouts)}")
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
         if self.train_per_class * self.num_classes >= self.num_nodes:
             raise ValueError(
-                f"train_per_class * num_classes ({self.train_per_class * self.num_classes}) must be < num_nodes "
-                f"({self.num_nodes})"
+                f"train_per_class, num_classes, num_nodes: expected train_per_class * num_classes < num_nodes, got "
+                f"{self.train_per_class} * {self.num_classes} = {self.train_per_class * self.num_classes} and "
+                f"{self.num_nodes}"
             )
-        if not 0.0 < self.average_degree < self.num_nodes - 1:
-            raise ValueError(f"average_degree must lie in (0, num_nodes - 1), got {self.average_degree}")
+        if self.average_degree >= self.num_nodes - 1:
+            raise ValueError(
+                f"average_degree, num_nodes: expected average_degree < num_nodes - 1, got {self.average_degree} and "
+                f"{self.num_nodes}"
+            )
 
 
 @attrs.frozen
@@ -104,33 +101,37 @@ class CyclesTreesConfig:
     constant, so only the structure tells them apart (a one-layer mean aggregation cannot).
     """
 
-    num_graphs: int = field(600, help="Graphs in total (half of each class).", validator=_positive)
-    min_nodes: int = field(6, help="Fewest nodes of a graph.", validator=_positive)
-    max_nodes: int = field(16, help="Most nodes of a graph.", validator=_positive)
-    val_fraction: float = field(0.15, help="Share of graphs for validation.", validator=_fraction)
-    test_fraction: float = field(0.15, help="Share of graphs for testing.", validator=_fraction)
-    seed: int = field(0, help="Seed of the generator and the split.")
+    num_graphs: int = field(600, help="Graphs in total (half of each class).", ge=1)
+    min_nodes: int = field(6, help="Fewest nodes of a graph (a cycle needs 3).", ge=3)
+    max_nodes: int = field(16, help="Most nodes of a graph.", ge=3)
+    val_fraction: float = field(0.15, help="Share of graphs for validation.", ge=0, lt=1)
+    test_fraction: float = field(0.15, help="Share of graphs for testing.", ge=0, lt=1)
+    seed: int = field(0, help="Seed of the generator and the split.", ge=0)
 
     def __attrs_post_init__(self) -> None:
-        if not 3 <= self.min_nodes <= self.max_nodes:
-            raise ValueError(f"need 3 <= min_nodes <= max_nodes, got {self.min_nodes}, {self.max_nodes}")
-        if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError("val_fraction + test_fraction must be < 1")
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(
+                f"min_nodes, max_nodes: expected min_nodes <= max_nodes, got {self.min_nodes} and {self.max_nodes}"
+            )
+        _check_fractions(self.val_fraction, self.test_fraction)
 
 
 @attrs.frozen
 class EdgeListConfig:
     """A graph read from a CSV edge list, with node labels from a second CSV, split into node masks."""
 
-    edges: str = field(help="CSV file of edges with a header row.")
-    labels: str = field(help="CSV file with a node and a label column (every node needs a label).")
-    source: str = field("source", help="Edge source column.")
-    target: str = field("target", help="Edge target column.")
-    weight: str | None = field(None, help="Edge weight column, or None.")
-    node: str = field("node", help="Node column of the label file.")
-    label: str = field("label", help="Label column of the label file (integers).")
+    edges: str = field(help="CSV file of edges with a header row.", non_empty=True)
+    labels: str = field(help="CSV file with a node and a label column (every node needs a label).", non_empty=True)
+    source: str = field("source", help="Edge source column.", non_empty=True)
+    target: str = field("target", help="Edge target column.", non_empty=True)
+    weight: str | None = field(None, help="Edge weight column, or None.", non_empty=True)
+    node: str = field("node", help="Node column of the label file.", non_empty=True)
+    label: str = field("label", help="Label column of the label file (integers).", non_empty=True)
     undirected: bool = field(True, help="Add the reverse of every edge.")
-    features: str = field("identity", help="Node features: 'identity' (one-hot) or 'degree'.", validator=_features)
-    val_fraction: float = field(0.2, help="Share of each class for validation.", validator=_fraction)
-    test_fraction: float = field(0.3, help="Share of each class for testing.", validator=_fraction)
-    seed: int = field(0, help="Seed of the stratified split.")
+    features: str = field("identity", help="Node features: 'identity' (one-hot) or 'degree'.", one_of=KARATE_FEATURES)
+    val_fraction: float = field(0.2, help="Share of each class for validation.", ge=0, lt=1)
+    test_fraction: float = field(0.3, help="Share of each class for testing.", ge=0, lt=1)
+    seed: int = field(0, help="Seed of the stratified split.", ge=0)
+
+    def __attrs_post_init__(self) -> None:
+        _check_fractions(self.val_fraction, self.test_fraction)

@@ -17,14 +17,16 @@ __all__ = [
 ]
 
 
-def _fraction(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{attribute.name} must lie in [0, 1), got {value!r}")
+def _check_fractions(val: float, test: float) -> None:
+    if val + test >= 1.0:
+        raise ValueError(
+            f"val_fraction, test_fraction: expected a sum < 1 (data left for training), got {val} + {test}"
+        )
 
 
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
+def _distinct(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    if len(set(value)) != len(value):
+        raise ValueError(f"{attribute.name}: expected distinct names, got {list(value)!r}")
 
 
 @attrs.frozen
@@ -35,31 +37,26 @@ class StdlibTextConfig:
     Python installation and config always give the same data; whole files go to one split.
     """
 
-    seq_len: int = field(
-        256, help="Bytes per sample; the target is the input shifted by one byte.", validator=_positive
-    )
+    seq_len: int = field(256, help="Bytes per sample; the target is the input shifted by one byte.", ge=1)
     stride: int | None = field(
-        None, help="Bytes between the starts of consecutive samples (None: seq_len, no overlap).", validator=_positive
+        None, help="Bytes between the starts of consecutive samples (None: seq_len, no overlap).", ge=1
     )
-    max_files: int = field(
-        48, help="How many files to read (chosen by seeded hash of their path).", validator=_positive
-    )
+    max_files: int = field(48, help="How many files to read (chosen by seeded hash of their path).", ge=1)
     max_file_bytes: int = field(
-        200_000, help="Skip files larger than this many bytes, so no single file dominates.", validator=_positive
+        200_000, help="Skip files larger than this many bytes, so no single file dominates.", ge=1
     )
-    pattern: str = field("*.py", help="Glob of the files to read, relative to root (non-recursive unless '**/').")
-    val_fraction: float = field(0.1, help="Share of the files held out for validation.", validator=_fraction)
-    test_fraction: float = field(0.1, help="Share of the files held out for testing.", validator=_fraction)
-    seed: int = field(0, help="Seed of the file selection and split assignment.")
+    pattern: str = field(
+        "*.py", help="Glob of the files to read, relative to root (non-recursive unless '**/').", non_empty=True
+    )
+    val_fraction: float = field(0.1, help="Share of the files held out for validation.", ge=0, lt=1)
+    test_fraction: float = field(0.1, help="Share of the files held out for testing.", ge=0, lt=1)
+    seed: int = field(0, help="Seed of the file selection and split assignment.", ge=0)
     root: str | None = field(
-        None, help="Folder to read instead of the standard library (None: sysconfig's 'stdlib' path)."
+        None, help="Folder to read instead of the standard library (None: sysconfig's 'stdlib' path).", non_empty=True
     )
 
     def __attrs_post_init__(self) -> None:
-        if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError(
-                f"val_fraction + test_fraction must be < 1, got {self.val_fraction} + {self.test_fraction}"
-            )
+        _check_fractions(self.val_fraction, self.test_fraction)
 
 
 TokenizerKind = Literal["bpe", "wordpiece", "char", "byte"]
@@ -67,28 +64,28 @@ TOKENIZER_KINDS = ("bpe", "wordpiece", "char", "byte")
 """Tokenizers a text dataset can learn (or, for byte, simply use)."""
 
 
-def _files(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    if not value:
-        raise ValueError(f"{attribute.name} must name at least one file or glob pattern")
-
-
 @attrs.frozen
 class _TokenizerFields:
     """How a text dataset turns text into ids."""
 
     tokenizer: TokenizerKind = field(
-        "bpe", help="'bpe' (byte-level, lossless), 'wordpiece' (lowercased), 'char' or 'byte' (no training)."
+        "bpe",
+        help="'bpe' (byte-level, lossless), 'wordpiece' (lowercased), 'char' or 'byte' (no training).",
+        one_of=TOKENIZER_KINDS,
     )
     vocab_size: int = field(
-        1000, help="Largest vocabulary to learn, special tokens included (a model's vocab_size of at least this fits).",
-        validator=_positive,
+        1000,
+        help="Largest vocabulary to learn, special tokens included (a model's vocab_size of at least this fits).",
+        ge=1,
     )
-    min_frequency: int = field(2, help="Fewest occurrences a learned symbol or merge needs.", validator=_positive)
+    min_frequency: int = field(2, help="Fewest occurrences a learned symbol or merge needs.", ge=1)
     tokenizer_dir: str | None = field(
-        None, help="Load this saved tokenizer (a folder written by save()) instead of learning one."
+        None, help="Load this saved tokenizer (a folder written by save()) instead of learning one.", non_empty=True
     )
     save_tokenizer: str | None = field(
-        None, help="Save the tokenizer into this folder after building it (serve it beside the model)."
+        None,
+        help="Save the tokenizer into this folder after building it (serve it beside the model).",
+        non_empty=True,
     )
 
 
@@ -105,29 +102,40 @@ class TextClassificationConfig(_TokenizerFields):
 
     path: str = field(
         help="The training file (or the whole data set when val_path/test_path are not given); "
-        "'package.module:file' names a file shipped inside a package."
+        "'package.module:file' names a file shipped inside a package.",
+        non_empty=True,
     )
     format: Literal["auto", "csv", "jsonl", "lines"] = field(
-        "auto", help="File format; 'auto' picks by suffix (.csv, .jsonl/.json, otherwise lines)."
+        "auto",
+        help="File format; 'auto' picks by suffix (.csv, .jsonl/.json, otherwise lines).",
+        one_of=("auto", "csv", "jsonl", "lines"),
     )
-    text_field: str = field("text", help="Column (CSV) or key (JSONL) of the text.")
-    label_field: str = field("label", help="Column (CSV) or key (JSONL) of the label.")
+    text_field: str = field("text", help="Column (CSV) or key (JSONL) of the text.", non_empty=True)
+    label_field: str = field("label", help="Column (CSV) or key (JSONL) of the label.", non_empty=True)
     label_names: tuple[str, ...] = field(
-        (), help="Class names in index order; labels in the file are then these names. Empty: integer labels."
+        (),
+        help="Class names in index order; labels in the file are then these names. Empty: integer labels.",
+        validator=_distinct,
     )
     num_classes: int | None = field(
-        None, help="Number of classes for integer labels (None: one more than the largest label seen).",
-        validator=_positive,
+        None,
+        help="Number of classes for integer labels (None: one more than the largest label seen).",
+        ge=1,
     )
-    val_path: str | None = field(None, help="A separate validation file (None: split val_fraction off path).")
-    test_path: str | None = field(None, help="A separate test file (None: split test_fraction off path).")
-    val_fraction: float = field(0.1, help="Share of path's rows held out for validation (without val_path).",
-                                validator=_fraction)
-    test_fraction: float = field(0.1, help="Share of path's rows held out for testing (without test_path).",
-                                 validator=_fraction)
-    seed: int = field(0, help="Seed of the row shuffle that assigns splits.")
-    max_length: int = field(128, help="Most ids per sample, bos and eos included; longer texts are cut.",
-                            validator=_positive)
+    val_path: str | None = field(
+        None, help="A separate validation file (None: split val_fraction off path).", non_empty=True
+    )
+    test_path: str | None = field(
+        None, help="A separate test file (None: split test_fraction off path).", non_empty=True
+    )
+    val_fraction: float = field(
+        0.1, help="Share of path's rows held out for validation (without val_path).", ge=0, lt=1
+    )
+    test_fraction: float = field(0.1, help="Share of path's rows held out for testing (without test_path).", ge=0, lt=1)
+    seed: int = field(0, help="Seed of the row shuffle that assigns splits.", ge=0)
+    max_length: int = field(
+        128, help="Most ids per sample, bos and eos included (so at least 3); longer texts are cut.", ge=3
+    )
     pad_to_max_length: bool = field(
         True,
         help="Pad every sample to max_length, so the default collate and training loop work; false keeps "
@@ -135,16 +143,12 @@ class TextClassificationConfig(_TokenizerFields):
     )
 
     def __attrs_post_init__(self) -> None:
-        if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError(
-                f"val_fraction + test_fraction must be < 1, got {self.val_fraction} + {self.test_fraction}"
-            )
-        if len(set(self.label_names)) != len(self.label_names):
-            raise ValueError("label_names must be distinct")
+        _check_fractions(self.val_fraction, self.test_fraction)
         if self.label_names and self.num_classes is not None and self.num_classes != len(self.label_names):
-            raise ValueError(f"num_classes {self.num_classes} disagrees with {len(self.label_names)} label_names")
-        if self.max_length < 3:
-            raise ValueError(f"max_length must be >= 3 (bos, one token, eos), got {self.max_length}")
+            raise ValueError(
+                f"num_classes, label_names: num_classes {self.num_classes} disagrees with the "
+                f"{len(self.label_names)} label_names {list(self.label_names)!r}"
+            )
 
 
 @attrs.frozen(kw_only=True)
@@ -156,18 +160,14 @@ class TextBlocksConfig(_TokenizerFields):
     ``i`` is ``(x, y)``: the ``block_size`` ids starting at ``i * stride`` and the same one id later.
     """
 
-    files: tuple[str, ...] = field(help="Text files or glob patterns ('**' recurses).", validator=_files)
-    block_size: int = field(128, help="Ids per sample.", validator=_positive)
-    stride: int | None = field(None, help="Ids between sample starts (None: block_size, no overlap).",
-                               validator=_positive)
-    val_fraction: float = field(0.1, help="Share of the id stream held out for validation.", validator=_fraction)
-    test_fraction: float = field(0.0, help="Share of the id stream held out for testing.", validator=_fraction)
+    files: tuple[str, ...] = field(help="Text files or glob patterns ('**' recurses).", non_empty=True)
+    block_size: int = field(128, help="Ids per sample.", ge=1)
+    stride: int | None = field(None, help="Ids between sample starts (None: block_size, no overlap).", ge=1)
+    val_fraction: float = field(0.1, help="Share of the id stream held out for validation.", ge=0, lt=1)
+    test_fraction: float = field(0.0, help="Share of the id stream held out for testing.", ge=0, lt=1)
 
     def __attrs_post_init__(self) -> None:
-        if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError(
-                f"val_fraction + test_fraction must be < 1, got {self.val_fraction} + {self.test_fraction}"
-            )
+        _check_fractions(self.val_fraction, self.test_fraction)
 
 
 @attrs.frozen(kw_only=True)
@@ -181,14 +181,11 @@ class TextStreamConfig(_TokenizerFields):
     next-token targets with -100 on padding.
     """
 
-    files: tuple[str, ...] = field(help="Text files or glob patterns ('**' recurses).", validator=_files)
-    max_length: int = field(128, help="Ids per document, bos and eos included (longer ones are cut).",
-                            validator=_positive)
+    files: tuple[str, ...] = field(help="Text files or glob patterns ('**' recurses).", non_empty=True)
+    max_length: int = field(
+        128, help="Ids per document, bos and eos included (so at least 3); longer ones are cut.", ge=3
+    )
     shuffle_files: bool = field(True, help="Permute the file order each epoch (from seed and epoch).")
-    shuffle_buffer: int = field(1024, help="Bounded shuffle buffer per worker (0: file order).")
-    seed: int = field(0, help="Seed of the file order and the shuffle buffer.")
-    tokenizer_sample_lines: int = field(100_000, help="Lines read to learn the tokenizer.", validator=_positive)
-
-    def __attrs_post_init__(self) -> None:
-        if self.max_length < 3:
-            raise ValueError(f"max_length must be >= 3 (bos, one token, eos), got {self.max_length}")
+    shuffle_buffer: int = field(1024, help="Bounded shuffle buffer per worker (0: file order).", ge=0)
+    seed: int = field(0, help="Seed of the file order and the shuffle buffer.", ge=0)
+    tokenizer_sample_lines: int = field(100_000, help="Lines read to learn the tokenizer.", ge=1)

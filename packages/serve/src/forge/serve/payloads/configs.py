@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from forge.core.config import field
@@ -14,33 +12,16 @@ DTYPES = ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16",
 """Tensor dtypes a payload may carry, by their torch names."""
 
 
-def _dtype(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in DTYPES:
-        raise ValueError(f"{attribute.name} must be one of {', '.join(DTYPES)}, got {value!r}")
-
-
-def _shape(instance: object, attribute: attrs.Attribute[Any], value: tuple[int, ...] | None) -> None:
-    if value is not None and any(d < -1 for d in value):
-        raise ValueError(f"{attribute.name} sizes must be >= 0, or -1 for any size; got {list(value)}")
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
-
-
 @attrs.frozen
 class JsonTensorConfig:
     """What a tensor in a request must look like, and limits that keep one request from exhausting a server."""
 
-    dtype: str = field(
-        "float32", help="The tensor's dtype; a payload naming another dtype is refused.", validator=_dtype
-    )
+    dtype: str = field("float32", help="The tensor's dtype; a payload naming another dtype is refused.", one_of=DTYPES)
     shape: tuple[int, ...] | None = field(
         None,
         help="Expected shape, -1 for a free dimension (e.g. [-1, 3, 224, 224]); None accepts any shape.",
-        validator=_shape,
+        ge=-1,
     )
-    max_elements: int = field(1_000_000, help="Most elements a payload may carry.", validator=_positive)
+    max_elements: int = field(1_000_000, help="Most elements a payload may carry.", ge=1)
     allow_nonfinite: bool = field(False, help="Accept NaN and infinity in floating-point payloads.")
     binary: bool = field(False, help="Encode responses as base64 little-endian bytes instead of nested lists.")

@@ -7,12 +7,9 @@ architecture hyperparameters, so the builders and the catalog share one source o
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from forge.core.config import field
-from forge.core.errors import ConfigError
 
 __all__ = [
     "ACTIVATIONS",
@@ -75,74 +72,34 @@ MOBILENET_VARIANTS: tuple[str, ...] = ("v2", "v3_small", "v3_large")
 """MobileNet variants."""
 
 
-def _one_of(choices: tuple[Any, ...]) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value not in choices:
-            raise ConfigError(
-                f"{type(instance).__name__}.{attribute.name}: {value!r} is not one of {', '.join(map(repr, choices))}"
-            )
-
-    return check
-
-
-def _optional_one_of(choices: tuple[Any, ...]) -> Any:
-    inner = _one_of(choices)
-
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None:
-            inner(instance, attribute, value)
-
-    return check
-
-
-def _at_least(low: float, *, inclusive: bool = True, optional: bool = False) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None and optional:
-            return
-        if value is None or (value < low if inclusive else value <= low):
-            bound = f">= {low}" if inclusive else f"> {low}"
-            raise ConfigError(f"{type(instance).__name__}.{attribute.name}: must be {bound}, got {value!r}")
-
-    return check
-
-
-def _probability(*, optional: bool = False) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None and optional:
-            return
-        if value is None or not 0.0 <= value < 1.0:
-            raise ConfigError(f"{type(instance).__name__}.{attribute.name}: must be in [0, 1), got {value!r}")
-
-    return check
-
-
 @attrs.frozen
 class _ConvNetConfig:
     """Fields every forge CNN family shares."""
 
-    num_classes: int = field(1000, help="Number of output classes (logits).", validator=_at_least(1))
-    in_chans: int = field(3, help="Number of input image channels.", validator=_at_least(1))
+    num_classes: int = field(1000, help="Number of output classes (logits).", ge=1)
+    in_chans: int = field(3, help="Number of input image channels.", ge=1)
     stem: str = field(
         "imagenet",
         help="'imagenet': the published strided stem; 'small': a 3x3 stride-1 stem without max-pool, "
         "for 8x8 to 32x32 inputs.",
-        validator=_one_of(STEMS),
+        one_of=STEMS,
     )
     norm: str = field(
         "batchnorm",
         help="Normalization layer: 'batchnorm', 'groupnorm' (32 groups, or gcd(32, channels)) or "
         "'layernorm2d' (per-pixel over channels).",
-        validator=_one_of(NORMS),
+        one_of=NORMS,
     )
     norm_eps: float | None = field(
         None,
         help="Normalization epsilon; None uses the family's published value.",
-        validator=_at_least(0.0, inclusive=False, optional=True),
+        gt=0,
     )
     drop_path_rate: float = field(
         0.0,
         help="Stochastic-depth rate of the last residual block; block i of n drops with rate * i / n.",
-        validator=_probability(),
+        ge=0,
+        lt=1,
     )
     zero_init_residual: bool = field(
         False, help="Zero the last normalization gamma of every residual branch, so each block starts as identity."
@@ -166,7 +123,7 @@ class ResNetConfig(_ConvNetConfig):
     depth: int = field(
         50,
         help="Depth: 18, 34 (basic blocks), 50, 101 or 152 (bottleneck blocks).",
-        validator=_one_of(tuple(RESNET_DEPTHS)),
+        one_of=tuple(RESNET_DEPTHS),
     )
     preact: bool = field(
         False, help="Pre-activation blocks (norm-act-conv, He et al. 2016) instead of post-activation."
@@ -174,10 +131,10 @@ class ResNetConfig(_ConvNetConfig):
     width_multiplier: float = field(
         1.0,
         help="Scales every stage's channel count (rounded to a multiple of 8).",
-        validator=_at_least(0.0, inclusive=False),
+        gt=0,
     )
-    activation: str = field("relu", help="Activation function.", validator=_one_of(ACTIVATIONS))
-    dropout: float = field(0.0, help="Dropout rate before the classifier.", validator=_probability())
+    activation: str = field("relu", help="Activation function.", one_of=ACTIVATIONS)
+    dropout: float = field(0.0, help="Dropout rate before the classifier.", ge=0, lt=1)
 
 
 @attrs.frozen
@@ -192,28 +149,25 @@ class EfficientNetConfig(_ConvNetConfig):
     variant: str = field(
         "b0",
         help="Size: b0 .. b7 (selects width, depth, resolution, dropout).",
-        validator=_one_of(tuple(EFFICIENTNET_VARIANTS)),
+        one_of=tuple(EFFICIENTNET_VARIANTS),
     )
     width_multiplier: float | None = field(
         None,
         help="Channel multiplier; None uses the variant's.",
-        validator=_at_least(0.0, inclusive=False, optional=True),
+        gt=0,
     )
     depth_multiplier: float | None = field(
         None,
         help="Block-count multiplier; None uses the variant's.",
-        validator=_at_least(0.0, inclusive=False, optional=True),
+        gt=0,
     )
-    dropout: float | None = field(
-        None, help="Dropout rate before the classifier; None uses the variant's.", validator=_probability(optional=True)
-    )
-    activation: str = field(
-        "silu", help="Activation function (also inside squeeze-excitation).", validator=_one_of(ACTIVATIONS)
-    )
+    dropout: float | None = field(None, help="Dropout rate before the classifier; None uses the variant's.", ge=0, lt=1)
+    activation: str = field("silu", help="Activation function (also inside squeeze-excitation).", one_of=ACTIVATIONS)
     drop_path_rate: float = field(
         0.2,
         help="Stochastic-depth rate of the last block; block i of n drops with rate * i / n.",
-        validator=_probability(),
+        ge=0,
+        lt=1,
     )
 
     @property
@@ -236,13 +190,11 @@ class MobileNetConfig(_ConvNetConfig):
         0.2
     """
 
-    variant: str = field("v3_large", help="'v2', 'v3_small' or 'v3_large'.", validator=_one_of(MOBILENET_VARIANTS))
-    width_multiplier: float = field(
-        1.0, help="Scales every channel count (rounded to a multiple of 8).", validator=_at_least(0.0, inclusive=False)
-    )
-    dropout: float = field(0.2, help="Dropout rate in the classifier.", validator=_probability())
+    variant: str = field("v3_large", help="'v2', 'v3_small' or 'v3_large'.", one_of=MOBILENET_VARIANTS)
+    width_multiplier: float = field(1.0, help="Scales every channel count (rounded to a multiple of 8).", gt=0)
+    dropout: float = field(0.2, help="Dropout rate in the classifier.", ge=0, lt=1)
     activation: str | None = field(
         None,
         help="Activation everywhere in the body; None keeps the published ones (ReLU6 for v2, ReLU/hard-swish for v3).",
-        validator=_optional_one_of(ACTIVATIONS),
+        one_of=ACTIVATIONS,
     )
