@@ -1,11 +1,13 @@
 """Which registered model exports in which format: every plugin's models x core's exporters.
 
 For each model with a registered example input, builds it from its defaults, exports it with the
-example batch (repeated to 2 rows where it has 1) in each format, and records ``ok`` with the
-verification's max abs difference, or the first line of the refusal. Prints a Markdown table
-(the known-limits table of docs/deploy.md) and writes JSON lines to ``--out``. Run::
+example batch (a tensor input repeated to 2 rows where it has 1; other inputs, such as a graph,
+as registered) in each format, and records ``ok`` with the verification's max abs difference, or
+the first line of the refusal. Prints a Markdown table (the known-limits table of docs/deploy.md)
+and writes JSON lines to ``--out``. Run::
 
     python benchmarks/export_matrix.py --formats torch_export,onnx,torchscript --out /tmp/export_matrix.jsonl
+    python benchmarks/export_matrix.py --models graph.gcn,graph.sage --formats torch_export   # a few rows
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from typing import Any
 import torch
 
 
-def _example(spec: Any) -> tuple[torch.Tensor, ...]:
+def _example(spec: Any) -> tuple[Any, ...]:
     from forge.core import registry
     from forge.core._plugins import import_object
 
     config = registry.make_config("model", spec.name)
     example = import_object(spec.example, what=f"example of {spec.name}")(config)
     args = example if isinstance(example, tuple) else (example,)
-    return tuple(x if x.shape[0] >= 2 else torch.cat([x, x]) for x in args)
+    # Only a plain tensor is stacked into a batch of 2; a structured input (a Graph, a dict: any
+    # pytree) carries its own batch layout, so it is used as the model registered it.
+    return tuple(torch.cat([x, x]) if isinstance(x, torch.Tensor) and x.shape[0] < 2 else x for x in args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--formats", default="torch_export,onnx,torchscript")
     parser.add_argument("--providers", default="vision,nlp,graph,diffusion,core")
+    parser.add_argument("--models", default="", help="comma-separated model names to keep (default: all)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     from forge.core import registry
@@ -42,9 +47,10 @@ def main(argv: list[str] | None = None) -> int:
 
     formats = args.formats.split(",")
     providers = args.providers.split(",")
+    models = {m for m in args.models.split(",") if m}
     rows = []
     for spec in sorted(registry.list("model"), key=lambda s: s.name):
-        if spec.provider not in providers or spec.example is None:
+        if spec.provider not in providers or spec.example is None or (models and spec.name not in models):
             continue
         try:
             torch.manual_seed(0)

@@ -23,8 +23,10 @@ from forge.graph.nn.ops import (
     gcn_edge_weights,
     remove_self_loops,
     scatter_max,
+    scatter_mean,
     scatter_sum,
     segment_softmax,
+    tracing,
 )
 
 __all__ = ["GATConv", "GCNConv", "GINConv", "SAGEConv", "check_inputs"]
@@ -52,6 +54,13 @@ def _backend(layer: str, backend: str) -> Backend:
     return backend  # type: ignore[return-value]  # checked against the literal's values just above
 
 
+def _csr_path(backend: Backend) -> bool:
+    # "auto" means CSR in eager only: while compiling, exporting or tracing, the CSR matrix's
+    # data-dependent row counts cannot be captured, and the scatter path computes the same sums.
+    # An explicit "csr" is honoured (eager use only).
+    return backend == "csr" or (backend == "auto" and not tracing())
+
+
 def _glorot(t: Tensor) -> None:
     # PyG's glorot: uniform(-a, a), a = sqrt(6 / (fan_in + fan_out)) over the last two dimensions.
     a = math.sqrt(6.0 / (t.size(-2) + t.size(-1)))
@@ -75,8 +84,9 @@ class GCNConv(nn.Module):
         add_self_loops: Add the ``+ I``.
         normalize: Apply the symmetric normalization (off: use the edge weights as given).
         bias: Learn an additive bias.
-        backend: ``"csr"`` (sparse matrix product), ``"scatter"`` (per-edge ``index_add_``) or
-            ``"auto"`` (CSR, measured faster; scatter when edge weights need gradients).
+        backend: ``"csr"`` (sparse matrix product; eager only), ``"scatter"`` (per-edge
+            ``index_add_``) or ``"auto"`` (CSR, measured faster; scatter when edge weights need
+            gradients and while the model is compiled, exported or traced).
 
     Raises:
         ConfigError: A size is not positive or the backend is unknown.
@@ -124,7 +134,7 @@ class GCNConv(nn.Module):
     def propagate(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         """Sum ``x`` over the normalized in-edges of each node (the sparse half of the layer)."""
         n = x.shape[0]
-        scatter = self.backend == "scatter" or (edge_weight is not None and edge_weight.requires_grad)
+        scatter = not _csr_path(self.backend) or (edge_weight is not None and edge_weight.requires_grad)
         if scatter:
             ei, w = self._edges(edge_index, edge_weight, n)
             return scatter_sum(x.index_select(0, ei[0]) * w.unsqueeze(1), ei[1], n)
@@ -251,7 +261,8 @@ class SAGEConv(nn.Module):
         normalize: L2-normalize each output row.
         root_weight: Add the transformed node itself (``W_1 x_i``).
         bias: Learn a bias (in the neighbour transform, as PyG does).
-        backend: For ``mean``/``sum``: ``"csr"``, ``"scatter"`` or ``"auto"`` (CSR).
+        backend: For ``mean``/``sum``: ``"csr"`` (eager only), ``"scatter"`` or ``"auto"`` (CSR;
+            scatter while the model is compiled, exported or traced).
 
     Raises:
         ConfigError: A size is not positive, or the aggregator or backend is unknown.
@@ -313,12 +324,9 @@ class SAGEConv(nn.Module):
             return scatter_max(x.index_select(0, edge_index[0]), edge_index[1], n)
         if self.aggr == "lstm":
             return self._lstm(x, edge_index)
-        if self.backend == "scatter":
-            total = scatter_sum(x.index_select(0, edge_index[0]), edge_index[1], n)
-            if self.aggr == "sum":
-                return total
-            count = torch.bincount(edge_index[1], minlength=n).clamp_(min=1).to(x.dtype)
-            return total / count.unsqueeze(1)
+        if not _csr_path(self.backend):
+            reduce = scatter_sum if self.aggr == "sum" else scatter_mean
+            return reduce(x.index_select(0, edge_index[0]), edge_index[1], n)
         adj: SparseAdjacency | None = self._cache.get(n, edge_index)
         if adj is None:
             weight = torch.ones(edge_index.shape[1], device=x.device, dtype=x.dtype)
@@ -351,7 +359,8 @@ class GINConv(nn.Module):
         mlp: The network applied after aggregation (its input width is the node feature width).
         eps: Initial epsilon.
         train_eps: Learn epsilon (a parameter) instead of fixing it (a buffer).
-        backend: ``"csr"``, ``"scatter"`` or ``"auto"`` (CSR) for the neighbour sum.
+        backend: ``"csr"`` (eager only), ``"scatter"`` or ``"auto"`` (CSR; scatter while the model
+            is compiled, exported or traced) for the neighbour sum.
 
     Raises:
         ConfigError: The backend is unknown.
@@ -388,7 +397,7 @@ class GINConv(nn.Module):
         width = self.in_channels if self.in_channels is not None else (x.shape[1] if x.dim() == 2 else -1)
         check_inputs("GINConv", x, edge_index, width)
         n = x.shape[0]
-        if self.backend == "scatter":
+        if not _csr_path(self.backend):
             total = scatter_sum(x.index_select(0, edge_index[0]), edge_index[1], n)
         else:
             adj: SparseAdjacency | None = self._cache.get(n, edge_index)
