@@ -98,6 +98,8 @@ def test_the_guides_examples_run_against_the_example_plugin(acme_env: dict[str, 
         "else:\n    raise AssertionError('the short name huber should be ambiguous')\n"
         "from forge.core.testing import check_light_listing\n"
         "check_light_listing('acme', forbidden=('torch', 'click'))\n"
+        "from forge.core.testing import check_constraints, config_classes\n"
+        "check_constraints(config_classes('acme', ['forge_acme.configs']))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=acme_env, capture_output=True, text=True, timeout=300, check=False

@@ -10,7 +10,8 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from forge.core.testing import config_classes, declares_constraint, missing_constraints
+from forge.core.config import field
+from forge.core.testing import ConformanceError, check_constraints, config_classes, missing_constraints
 
 MODULES = (
     "forge.core.trainer._config",
@@ -43,34 +44,35 @@ UNCONSTRAINED = {
 CLASSES = config_classes("core", MODULES, exclude=NOT_CONFIGS)
 
 
-def test_the_scan_finds_cores_configs() -> None:
+def test_every_field_declares_a_constraint() -> None:
     names = {c.__name__ for c in CLASSES}
     assert {"TrainerConfig", "CheckpointConfig", "FSDPConfig", "AdamWConfig", "LoaderConfig", "PruningConfig"} <= names
     assert "ResolvedSettings" not in names
+    check_constraints(CLASSES, UNCONSTRAINED)
 
 
-@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: f"{c.__module__}.{c.__name__}")
-def test_every_field_declares_a_constraint(cls: type) -> None:
-    missing = missing_constraints(cls, UNCONSTRAINED)
-    assert not missing, f"declare a constraint (gt/ge/lt/le/one_of/non_empty) or add to UNCONSTRAINED: {missing}"
+@attrs.frozen
+class _Loose:
+    depth: int = field(3, help="How deep.")
+    width: int = field(3, help="How wide.", ge=1)
+    flag: bool = field(False, help="Booleans need no constraint.")
 
 
-def test_the_allow_list_names_only_fields_that_exist_and_lack_a_constraint() -> None:
-    fields = {f"{c.__name__}.{a.name}": a for c in CLASSES for a in attrs.fields(c)}
-    for key, reason in UNCONSTRAINED.items():
-        assert key in fields, f"{key} is no field any more"
-        assert not declares_constraint(fields[key]), f"{key} declares a constraint now; drop it from UNCONSTRAINED"
-        assert reason
+def test_a_field_without_a_constraint_is_named() -> None:
+    assert missing_constraints(_Loose) == ["_Loose.depth"]
+    with pytest.raises(ConformanceError, match=r"_Loose\.depth: declares no constraint"):
+        check_constraints([_Loose])
+    check_constraints([_Loose], {"_Loose.depth": "any depth"})
 
 
-def test_missing_constraints_finds_an_undeclared_field() -> None:
-    from forge.core.config import field
-
-    @attrs.frozen
-    class Loose:
-        depth: int = field(3, help="How deep.")
-        width: int = field(3, help="How wide.", ge=1)
-        flag: bool = field(False, help="Booleans need no constraint.")
-
-    assert missing_constraints(Loose) == ["Loose.depth"]
-    assert missing_constraints(Loose, ["Loose.depth"]) == []
+@pytest.mark.parametrize(
+    ("allowed", "message"),
+    [
+        ({"_Loose.height": "r"}, r"_Loose\.height: listed as unconstrained but is no field"),
+        ({"_Loose.depth": "r", "_Loose.width": "r"}, r"_Loose\.width: declares a constraint now"),
+        ({"_Loose.depth": ""}, r"_Loose\.depth: listed as unconstrained without a reason"),
+    ],
+)
+def test_a_stale_allow_list_entry_is_named(allowed: dict[str, str], message: str) -> None:
+    with pytest.raises(ConformanceError, match=message):
+        check_constraints([_Loose], allowed)

@@ -86,8 +86,13 @@ def test_several_nodes_meet_at_the_endpoint() -> None:
     args = torchrun_args(["train", "r.toml"], nproc_per_node=8, nnodes=2, rdzv_endpoint="n1:29400", node_rank=1)
     assert "--standalone" not in args
     assert args[args.index("--rdzv-endpoint") + 1] == "n1:29400"
-    assert args[args.index("--rdzv-backend") + 1] == "c10d"
+    # a given node rank is kept (static rendezvous: torch's c10d one would ignore it)
+    assert args[args.index("--rdzv-backend") + 1] == "static"
     assert args[args.index("--node-rank") + 1] == "1"
+    arrival = torchrun_args(["train", "r.toml"], nproc_per_node=8, nnodes=2, rdzv_endpoint="n1:29400")
+    assert arrival[arrival.index("--rdzv-backend") + 1] == "c10d" and "--node-rank" not in arrival
+    with pytest.raises(DistributedError, match="--node-rank 2"):
+        torchrun_args(["train", "r.toml"], nproc_per_node=8, nnodes=2, rdzv_endpoint="n1:29400", node_rank=2)
     with pytest.raises(DistributedError, match="--rdzv-endpoint"):
         torchrun_args(["train", "r.toml"], nproc_per_node=8, nnodes=2)
     with pytest.raises(DistributedError, match="at least 1"):

@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 
 from forge.core import ComponentSpec, registry
-from forge.core.testing import check_component, check_light_listing, components_of
+from forge.core.testing import check_component, check_constraints, check_light_listing, components_of, config_classes
 
 
 @pytest.mark.parametrize("spec", components_of("acme"), ids=lambda s: s.name)
 def test_component_conforms(spec: ComponentSpec) -> None:
     check_component(spec)
+
+
+def test_every_config_field_declares_a_constraint() -> None:
+    check_constraints(config_classes("acme", ["forge_acme.configs"]))
 
 
 def test_listing_stays_light() -> None:

@@ -37,11 +37,11 @@ __all__ = [
     "ConformanceError",
     "check_component",
     "check_config_roundtrip",
+    "check_constraints",
     "check_light_listing",
     "check_model",
     "components_of",
     "config_classes",
-    "declares_constraint",
     "missing_constraints",
 ]
 
@@ -124,8 +124,7 @@ def _leaves(tp: Any) -> list[Any]:
     return [tp]
 
 
-def declares_constraint(attribute: Any) -> bool:
-    """Whether an attrs field declares a constraint with :func:`forge.core.config.field` (``gt=``, ``one_of=``...)."""
+def _declares_constraint(attribute: Any) -> bool:
     constraint = attribute.metadata.get("constraint")
     return isinstance(constraint, cfg.Constraint) and constraint.active
 
@@ -147,9 +146,52 @@ def missing_constraints(cls: type, allowed: Iterable[str] = ()) -> list[str]:
         f"{cls.__name__}.{a.name}"
         for a in attrs.fields(cls)
         if any(leaf in (int, float, str) or typing.get_origin(leaf) is typing.Literal for leaf in _leaves(a.type))
-        and not declares_constraint(a)
+        and not _declares_constraint(a)
         and f"{cls.__name__}.{a.name}" not in allow
     ]
+
+
+def check_constraints(classes: Iterable[type], unconstrained: Mapping[str, str] | None = None) -> None:
+    """Check that every numeric, string and choice field of ``classes`` declares its constraint.
+
+    Args:
+        classes: Config classes, e.g. :func:`config_classes` of a plugin.
+        unconstrained: ``Class.field`` -> the reason it has no constraint (a field any value suits).
+
+    Raises:
+        ConformanceError: naming the fields that declare no constraint, and the ``unconstrained``
+            entries that name no field, a field with a constraint now, no reason, or a class
+            whose name several of ``classes`` share (entries key by class name).
+
+    Example::
+
+        check_constraints(config_classes("acme", ["acme.configs"]), {"PadConfig.value": "any pixel value"})
+    """
+    import attrs
+
+    classes = list(classes)
+    allowed = dict(unconstrained or {})
+    names = [c.__name__ for c in classes]
+    shared = {n for n in names if names.count(n) > 1}
+    problems = [
+        f"{key}: ambiguous, several config classes are named {key.split('.')[0]}"
+        for key in allowed
+        if key.split(".")[0] in shared
+    ]
+    problems += [f"{f}: declares no constraint" for cls in classes for f in missing_constraints(cls, allowed)]
+    fields = {f"{c.__name__}.{a.name}": a for c in classes for a in attrs.fields(c)}
+    for key, reason in allowed.items():
+        if key not in fields:
+            problems.append(f"{key}: listed as unconstrained but is no field")
+        elif _declares_constraint(fields[key]):
+            problems.append(f"{key}: declares a constraint now; drop it from the unconstrained list")
+        elif not reason:
+            problems.append(f"{key}: listed as unconstrained without a reason")
+    if problems:
+        raise ConformanceError(
+            "config constraints (declare gt/ge/lt/le/one_of/non_empty with forge.core.config.field, or list the "
+            "field as unconstrained with the reason):\n  " + "\n  ".join(problems)
+        )
 
 
 def check_config_roundtrip(spec: ComponentSpec, *, reg: Registry | None = None) -> Any:

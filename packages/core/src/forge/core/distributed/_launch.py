@@ -32,8 +32,11 @@ def torchrun_args(
     """torchrun's command-line arguments for a run (what :func:`launch` hands ``torch.distributed.run``).
 
     One node without an endpoint runs standalone (a free local port, nothing to configure);
-    several nodes rendezvous at ``rdzv_endpoint`` (``HOST:PORT`` of one of them) with the c10d
-    backend, every node starting the same command.
+    several nodes meet at ``rdzv_endpoint`` (``HOST:PORT`` of one of them), every node starting
+    the same command. Without ``node_rank`` they meet through torch's c10d rendezvous, which
+    orders the nodes as they arrive; with it, through the static one: node ``node_rank`` holds
+    global ranks ``node_rank * nproc_per_node`` onwards, so the node given 0 is the one whose
+    rank 0 writes the run directory (torch's c10d rendezvous would ignore the rank).
 
     Raises:
         DistributedError: a count below 1, or several nodes without an endpoint.
@@ -48,7 +51,10 @@ def torchrun_args(
             )
         args.append("--standalone")
     else:
-        args += ["--rdzv-backend", "c10d", "--rdzv-endpoint", rdzv_endpoint, "--rdzv-id", rdzv_id]
+        if node_rank is not None and not 0 <= node_rank < nnodes:
+            raise DistributedError(f"--node-rank {node_rank}: must be in [0, --nnodes {nnodes})")
+        backend = "c10d" if node_rank is None else "static"
+        args += ["--rdzv-backend", backend, "--rdzv-endpoint", rdzv_endpoint, "--rdzv-id", rdzv_id]
         if node_rank is not None:
             args += ["--node-rank", str(node_rank)]
     return [*args, "--module", module, *worker_args]
@@ -96,7 +102,8 @@ def launch(
         nnodes: Nodes in the run.
         rdzv_endpoint: ``HOST:PORT`` where the nodes meet (needed for several nodes).
         rdzv_id: The run's rendezvous id (the same on every node).
-        node_rank: This node's rank, when the nodes must be ordered (else assigned at rendezvous).
+        node_rank: This node's rank, when the nodes must be ordered (static rendezvous; else
+            assigned as the nodes arrive).
         module: The module the workers run.
 
     Ctrl-C (SIGINT) here is passed on by torchrun's agent to every worker, whose Trainers stop
