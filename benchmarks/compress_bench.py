@@ -6,13 +6,20 @@ one thread, so a run's weights do not depend on ``--threads``; a finished run in
 - ``mlp``: linear-heavy, 64 -> 1024 -> 1024 -> 1024 -> 10 on scikit-learn's digits;
 - ``resnet``: the ``vision/digits`` recipe (forge-vision's ResNet-18, small stem, width 0.5),
   convolution-heavy;
-- ``bert``: the ``nlp/text-classification`` recipe (forge-nlp's BERT-style
-  ``nlp.encoder_classifier``, 2 layers, d_model 64) on its shipped 300-sentence topic CSV.
+- ``bert``: a BERT-small (Turc et al., 2019: 4 layers, hidden 512, 8 heads, FFN 2048, post-LN,
+  GELU; 12.9M parameters with the recipe's 512-token BPE vocabulary), sequence length 64: forge-nlp's
+  ``nlp.encoder_classifier`` trained by the ``nlp/text-classification`` recipe with overrides on
+  its shipped 300-sentence topic CSV (60 steps, about 2 minutes on one thread);
+- ``bert-tiny`` (not in the default set): that recipe as shipped (2 layers, d_model 64).
 
-Forms of each model: fp32 eager, ``torch.compile``, ONNX Runtime and AOTInductor (both through
-``forge.core.export.export_model``, verified against eager), torchao int8 dynamic (eager and
-compiled, ``forge.core.compress.quantize_dynamic``) and int8 static (PT2E with calibration on
-training batches, compiled, ``forge.core.compress.quantize_static``).
+Forms of each model: fp32 eager, ``torch.compile`` (plain and with Inductor's freezing), ONNX
+Runtime and AOTInductor (both through ``forge.core.export.export_model``, verified against eager),
+int8 dynamic (``forge.core.compress.quantize_dynamic``: the ``pt2e`` backend, torchao's x86
+Inductor quantizer in dynamic mode, and the ``torchao`` backend, eager and compiled), int8 static
+(PT2E with calibration on training batches, ``forge.core.compress.quantize_static``), the compiled
+int8 forms through ``forge.core.compress.compile_quantized`` (``torch.compile`` with freezing,
+which their oneDNN int8 kernels need), and as a reference the deprecated eager
+``torch.ao.quantization.quantize_dynamic`` (fbgemm kernels), which forge does not use.
 
 Per form: latency at batch 1 and batch 32 (median and p90 of ``--iters`` timed calls after
 ``--warmup`` calls, on real test inputs, ``--threads`` threads for torch and onnxruntime alike),
@@ -41,6 +48,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +88,20 @@ TRAIN_THREADS = 1
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+# BERT-small's shape (Turc et al., 2019) on the text-classification recipe; sequences padded to 64
+# tokens (the CSV's sentences need about 20); a BERT-sized learning rate instead of the tiny model's 3e-3
+BERT_SMALL = (
+    "model.d_model=512",
+    "model.n_layers=4",
+    "model.n_heads=8",
+    "model.d_ff=2048",
+    "model.max_positions=64",
+    "data.max_length=64",
+    "optimizer.lr=5e-4",
+    "scheduler.warmup_steps=6",
+)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A reference model: the recipe that trains it and the overrides of the full and quick runs."""
@@ -97,6 +119,11 @@ MODELS: dict[str, ModelSpec] = {
         ("trainer.max_epochs=1", "scheduler.warmup_steps=5"),
     ),
     "bert": ModelSpec(
+        "nlp/text-classification",
+        (*BERT_SMALL, "trainer.max_steps=60", "trainer.val_every_n_steps=20"),
+        (*BERT_SMALL, "trainer.max_steps=8", "trainer.val_every_n_steps=4", "scheduler.warmup_steps=2"),
+    ),
+    "bert-tiny": ModelSpec(
         "nlp/text-classification",
         (),
         ("trainer.max_steps=40", "trainer.val_every_n_steps=20", "scheduler.warmup_steps=5"),
@@ -214,7 +241,7 @@ def forms(
     model: torch.nn.Module, example: torch.Tensor, calibration: list[tuple[torch.Tensor]], work: Path, threads: int
 ) -> list[tuple[str, Callable[[], Form]]]:
     """Each form's label and a builder giving (callable, bytes on disk, what the size counts)."""
-    from forge.core.compress import model_size_bytes, quantize_dynamic, quantize_static
+    from forge.core.compress import compile_quantized, model_size_bytes, quantize_dynamic, quantize_static
     from forge.core.export import export_model
 
     def eager() -> Form:
@@ -222,6 +249,9 @@ def forms(
 
     def compiled() -> Form:
         return torch.compile(model), model_size_bytes(model), "state dict"
+
+    def compiled_frozen() -> Form:
+        return compile_quantized(model), model_size_bytes(model), "state dict"
 
     def onnx() -> Form:
         need("onnxruntime")
@@ -245,31 +275,46 @@ def forms(
         runner = inductor.aoti_load_package(str(work / "aoti" / "model.aoti.pt2"))
         return runner, sum(f["bytes"] for f in result.manifest["files"]), ".pt2 package"
 
-    def dynamic(compile_it: bool) -> Callable[[], Form]:
+    def dynamic(backend: str, compile_it: bool) -> Callable[[], Form]:
         def build() -> Form:
             need("torchao")
-            quantized = quantize_dynamic(model)
+            quantized = quantize_dynamic(model, (example,), backend=backend)  # type: ignore[arg-type]
+            if backend == "pt2e":
+                return compile_quantized(quantized), program_bytes(quantized, f"dynamic_{backend}.pt2"), ".pt2"
             size = model_size_bytes(quantized)
-            return (torch.compile(quantized) if compile_it else quantized), size, "state dict"
+            return (compile_quantized(quantized) if compile_it else quantized), size, "state dict"
 
         return build
+
+    def program_bytes(graph: Any, name: str) -> int:
+        path = work / name
+        dims = ({0: torch.export.Dim.DYNAMIC},)
+        torch.export.save(torch.export.export(graph, (example,), dynamic_shapes=dims), str(path))
+        return path.stat().st_size
 
     def static() -> Form:
         need("torchao")
         quantized = quantize_static(model, (example,), calibration)
-        path = work / "static_int8.pt2"
-        dims = ({0: torch.export.Dim.DYNAMIC},)
-        torch.export.save(torch.export.export(quantized, (example,), dynamic_shapes=dims), str(path))
-        return torch.compile(quantized), path.stat().st_size, ".pt2"
+        return compile_quantized(quantized), program_bytes(quantized, "static_int8.pt2"), ".pt2"
+
+    def legacy() -> Form:
+        # reference only: torch.ao.quantization's eager flow is deprecated upstream, forge does not use it
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantized, model_size_bytes(quantized), "state dict"
 
     return [
         ("fp32 eager", eager),
         ("fp32 torch.compile", compiled),
+        ("fp32 torch.compile, freezing", compiled_frozen),
         ("ONNX Runtime", onnx),
         ("AOTInductor", aoti),
-        ("int8 dynamic (torchao), eager", dynamic(False)),
-        ("int8 dynamic (torchao), compiled", dynamic(True)),
-        ("int8 static (PT2E), compiled", static),
+        ("int8 dynamic (pt2e, forge default), compiled+freezing", dynamic("pt2e", True)),
+        ("int8 dynamic (torchao), eager", dynamic("torchao", False)),
+        ("int8 dynamic (torchao), compiled+freezing", dynamic("torchao", True)),
+        ("int8 static (PT2E), compiled+freezing", static),
+        ("int8 dynamic (torch.ao fbgemm, deprecated, reference), eager", legacy),
     ]
 
 

@@ -170,10 +170,17 @@ def test_compress_dynamic_int8_writes_a_new_run_with_lineage(parent: Path, tmp_p
     assert report["lineage"]["parent"] == str(parent.resolve())
     assert report["metrics_after"]["accuracy"] >= report["metrics_before"]["accuracy"] - 0.05
     assert result.report["artifact_max_abs_diff"] == 0.0
+    assert report["backend"] == "pt2e"  # the default: the parent's example batch lets it capture the model
     program = torch.export.load(str(tmp_path / "q" / "model.pt2")).module()
     assert program(torch.randn(3, 16)).shape == (3, 4)
     with pytest.raises(ConfigError, match="already exists"):
         compress_run(parent, "dynamic_int8", out=tmp_path / "q")
+    other = compress_run(parent, "dynamic_int8", out=tmp_path / "t", options={"backend": "torchao"})
+    assert other.report["backend"] == "torchao" and other.report["options"] == {"backend": "torchao"}
+    with pytest.raises(ConfigError, match="backend"):
+        compress_run(parent, "dynamic_int8", out=tmp_path / "b", options={"backend": "fbgemm"})
+    with pytest.raises(ConfigError, match="known: backend"):
+        compress_run(parent, "dynamic_int8", out=tmp_path / "c", options={"bits": 4})
 
 
 def test_compress_prune_and_distill_train_through_the_trainer(parent: Path, tmp_path: Path) -> None:

@@ -87,7 +87,9 @@ def test_static_int8_captures_strict_so_shared_modules_quantize() -> None:
 def test_static_int8_names_the_model_and_the_shared_module_when_the_quantizer_refuses(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def non_strict(model: nn.Module, example: tuple[torch.Tensor, ...]) -> tuple[torch.fx.GraphModule, str]:
+    def non_strict(
+        model: nn.Module, example: tuple[torch.Tensor, ...], label: str = "static int8"
+    ) -> tuple[torch.fx.GraphModule, str]:
         dims = tuple({0: torch.export.Dim.DYNAMIC} for _ in example)
         return torch.export.export(model, example, dynamic_shapes=dims, strict=False).module(), "non-strict"
 

@@ -1,8 +1,10 @@
 """Model compression: int8 quantization (torchao), pruning with a sparsity schedule, distillation.
 
 - Post-training quantization: :func:`quantize_dynamic` (int8 weights and dynamically quantized
-  activations for linear layers, torchao's ``quantize_``) and :func:`quantize_static` (int8
-  through the PT2E flow with a calibration set, lowered by Inductor on x86).
+  activations for linear layers: torchao's PT2E flow in dynamic mode, or torchao's ``quantize_``)
+  and :func:`quantize_static` (int8 through the PT2E flow with a calibration set, lowered by
+  Inductor on x86). :func:`compile_quantized` compiles either with Inductor's freezing, which
+  the oneDNN int8 kernels need (without it the int8 graph can be slower than fp32).
 - Pruning through the trainer: the ``core.pruning`` callback zeroes the smallest weights
   (unstructured) or whole output channels (structured) on a cubic sparsity schedule while the
   model fine-tunes; the weights hold the zeros, so the pruning is permanent in every checkpoint.
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from forge.core.compress._qat import QATCallback as QATCallback
     from forge.core.compress._qat import convert_qat as convert_qat
     from forge.core.compress._qat import prepare_qat as prepare_qat
+    from forge.core.compress._quantize import compile_quantized as compile_quantized
     from forge.core.compress._quantize import model_size_bytes as model_size_bytes
     from forge.core.compress._quantize import quantize_dynamic as quantize_dynamic
     from forge.core.compress._quantize import quantize_static as quantize_static

@@ -8,7 +8,7 @@ import attrs
 
 from forge.core.config import field
 
-__all__ = ["DistillConfig", "InitFromConfig", "KDLossConfig", "PruningConfig", "QATConfig"]
+__all__ = ["DistillConfig", "DynamicInt8Config", "InitFromConfig", "KDLossConfig", "PruningConfig", "QATConfig"]
 
 
 @attrs.define
@@ -24,6 +24,21 @@ class PruningConfig:
         "conv_linear",
         help="Which layers' weights are pruned.",
         one_of=("conv_linear", "linear", "conv"),
+    )
+
+
+@attrs.define
+class DynamicInt8Config:
+    """Options of the ``dynamic_int8`` compression method (post-training, linear layers)."""
+
+    backend: Literal["auto", "pt2e", "torchao"] = field(
+        "auto",
+        help=(
+            "pt2e: torch.export capture + torchao's x86 Inductor quantizer (oneDNN qlinear kernels once "
+            "compiled with freezing; faster on x86); torchao: Int8DynamicActivationInt8WeightConfig tensor "
+            "subclasses (no capture needed); auto: pt2e."
+        ),
+        one_of=("auto", "pt2e", "torchao"),
     )
 
 

@@ -32,6 +32,7 @@ from forge.core._atomic import write_json
 from forge.core._logging import get_logger
 from forge.core._run import RunDir, config_hash, find_checkpoint
 from forge.core._runner import load_model, run_loaders, run_recipe
+from forge.core.compress._configs import DynamicInt8Config
 from forge.core.compress._prune import sparsity
 from forge.core.compress._qat import convert_qat
 from forge.core.compress._quantize import model_size_bytes, quantize_dynamic, quantize_static
@@ -92,7 +93,9 @@ def _lineage(run_dir: Path, which: str) -> dict[str, Any]:
     }
 
 
-def _post_training(run_dir: Path, method: str, target: Path, which: str, calibration_batches: int) -> dict[str, Any]:
+def _post_training(
+    run_dir: Path, method: str, target: Path, which: str, calibration_batches: int, options: Mapping[str, Any]
+) -> dict[str, Any]:
     resolved, train, val, test = run_loaders(run_dir)
     loader = test if test is not None else val
     if loader is None:
@@ -102,8 +105,14 @@ def _post_training(run_dir: Path, method: str, target: Path, which: str, calibra
     example = _inputs(next(iter(loader)))
     before = evaluate_model(model, loader, metrics)
     quantized: Any
+    extra: dict[str, Any] = {}
     if method == "dynamic_int8":
-        quantized = quantize_dynamic(model)
+        try:
+            settings = DynamicInt8Config(**options)
+        except TypeError as exc:  # an unknown key (bad values raise ConfigError from the config itself)
+            raise ConfigError(f"dynamic_int8: bad options {dict(options)}: {exc} (known: backend)") from exc
+        quantized = quantize_dynamic(model, example, backend=settings.backend)
+        extra["backend"] = quantized.forge_int8_backend
     else:
         calibration = (_inputs(b) for i, b in zip(range(calibration_batches), train, strict=False))
         quantized = quantize_static(model, example, calibration)
@@ -117,6 +126,7 @@ def _post_training(run_dir: Path, method: str, target: Path, which: str, calibra
         "size_bytes_before": model_size_bytes(model),
         **artifact,
         "size_bytes_after_state_dict": model_size_bytes(quantized),
+        **extra,
     }
 
 
@@ -230,7 +240,8 @@ def compress_run(
         out: The new run directory.
         which: The parent's checkpoint ("best" or "last").
         options: Method settings: for ``prune`` the ``core.pruning`` fields (``sparsity``,
-            ``structured``, ``start_step``, ``end_step``, ``every``, ``layers``); for ``distill``
+            ``structured``, ``start_step``, ``end_step``, ``every``, ``layers``); for ``dynamic_int8``
+            ``backend`` (``"auto"``, ``"pt2e"`` or ``"torchao"``); for ``distill``
             ``student`` (a model section), ``temperature`` and ``alpha``; for ``qat`` the
             ``core.qat`` field ``start_step``.
         overrides: Recipe overrides for the training methods (``trainer.max_epochs=3``).
@@ -254,7 +265,7 @@ def compress_run(
             import shutil
 
             shutil.rmtree(target)
-        figures = _post_training(parent, method, target, which, calibration_batches)
+        figures = _post_training(parent, method, target, which, calibration_batches, dict(options or {}))
     else:
         figures = _train_variant(parent, method, target, which, dict(options or {}), overrides)
     report = {
