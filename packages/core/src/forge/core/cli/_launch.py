@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["launch_options", "launch_workers", "root_args", "worker_main"]
+__all__ = ["die_with_launcher", "launch_options", "launch_workers", "root_args", "worker_main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,17 +102,46 @@ def launch_workers(
     )
 
 
+def die_with_launcher() -> None:
+    """Ask Linux to kill this worker when its launcher dies (elsewhere: nothing).
+
+    torch's agent starts each worker in a session of its own, so a launcher killed outright
+    (SIGKILL, an out-of-memory kill) would leave its workers running, orphaned, still training
+    with the other nodes. Dying with the launcher makes a lost launcher look like what it is, a
+    lost node: the other nodes' ranks fail at their next collective instead of training on with
+    ranks nobody watches.
+    """
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (AttributeError, OSError):  # no prctl in this C library: keep torch's behaviour
+        return
+    if os.getppid() != parent:  # the launcher died before the request was made
+        os._exit(1)
+
+
 def worker_main(argv: Sequence[str] | None = None) -> None:
     """Run the ``forge`` command line in a worker started by :func:`forge.core.distributed.launch`.
 
     Like the console script, with the rank in the ``error:`` line, and every error recorded in
-    torch's error file (``TORCHELASTIC_ERROR_FILE``) for the launcher's report.
+    torch's error file (``TORCHELASTIC_ERROR_FILE``) for the launcher's report. The worker dies
+    with its launcher (:func:`die_with_launcher`).
     """
     from torch.distributed.elastic.multiprocessing.errors import ErrorHandler
 
     from forge.core.cli import cli
     from forge.core.errors import ForgeError
 
+    die_with_launcher()
     handler = ErrorHandler()
     handler.initialize()
     rank = os.environ.get("RANK", "0")

@@ -151,12 +151,19 @@ def _quiet() -> Iterator[None]:
 
 
 def save_training_state(
-    path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, *, timeout_s: float = 600.0
+    path: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    *,
+    timeout_s: float = 600.0,
+    extra: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """Write ``model``'s and ``optimizer``'s tensors sharded under ``path``; every rank must call it.
 
     Rank 0 empties ``path`` first; each rank then writes its own safetensors shard (no pickle).
     Works on a sharded model (FSDP2) and on a whole one, with or without a process group.
+    ``extra`` tensors (``DTensor`` shards or whole tensors, e.g. the EMA's averages) are written
+    beside them under their own keys, which must not start with ``model.`` or ``optimizer.``.
 
     Returns:
         The optimizer's values that are not tensors (learning rates, betas...), JSON-able, for the
@@ -177,6 +184,7 @@ def save_training_state(
         root.mkdir(parents=True)
     barrier("sharded checkpoint folder", timeout_s)
     tensors, values = _split(model, optimizer)
+    tensors.update(_extra(root, extra))
     try:
         values = json.loads(json.dumps(values, allow_nan=False))
     except (TypeError, ValueError) as exc:
@@ -184,6 +192,14 @@ def save_training_state(
     with _quiet():
         save(tensors, storage_writer=HuggingFaceStorageWriter(str(root), save_distributed=True))
     return dict(values)
+
+
+def _extra(root: Path, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``extra``, checked not to collide with the model's and optimizer's keys."""
+    clashing = sorted(k for k in extra or {} if k.startswith(("model.", "optimizer.")))
+    if clashing:
+        raise CheckpointError(f"{root}: extra tensors may not use the model's or optimizer's keys: {clashing[:3]}")
+    return dict(extra or {})
 
 
 def _json_like(template: Any, value: Any) -> Any:
@@ -194,7 +210,12 @@ def _json_like(template: Any, value: Any) -> Any:
 
 
 def load_training_state(
-    path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, values: Mapping[str, Any]
+    path: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    values: Mapping[str, Any],
+    *,
+    extra: Mapping[str, torch.Tensor] | None = None,
 ) -> None:
     """Load what :func:`save_training_state` wrote into ``model`` and ``optimizer``; every rank must call it.
 
@@ -206,6 +227,8 @@ def load_training_state(
         model: The model, sharded as it trains now.
         optimizer: Its optimizer, built after sharding.
         values: The optimizer values :func:`save_training_state` returned.
+        extra: Tensors saved as ``save_training_state``'s ``extra``, filled in place (each rank
+            its own slices of a ``DTensor``).
 
     Raises:
         CheckpointError: the shards do not fit this model or optimizer (a tensor or value is
@@ -219,6 +242,7 @@ def load_training_state(
     if not root.is_dir():
         raise CheckpointError(f"{root}: the checkpoint's sharded folder is missing")
     tensors, template = _split(model, optimizer)
+    tensors.update(_extra(root, extra))
     unknown = sorted(set(template) - set(values))
     if unknown:
         raise CheckpointError(
@@ -230,6 +254,12 @@ def load_training_state(
             load(tensors, storage_reader=HuggingFaceStorageReader(str(root)))
     except (AssertionError, KeyError, RuntimeError, ValueError) as exc:  # DCP reports a bad file by assertion
         raise CheckpointError(f"{root}: sharded checkpoint does not fit this model and optimizer: {exc}") from exc
+    import torch
+
+    with torch.no_grad():
+        for key, target in (extra or {}).items():
+            if tensors[key] is not target:  # DCP fills tensors in place; should it have replaced one, copy it
+                target.copy_(tensors[key])
     weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
     optim: dict[str, Any] = {k.removeprefix("optimizer."): v for k, v in tensors.items() if k.startswith("optimizer.")}
     optim.update({k: _json_like(template[k], values[k]) for k in template})

@@ -9,7 +9,7 @@ handed (numbering and retention are the manager's); which checkpoint a source pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -230,7 +230,12 @@ class Restored:
         return steps_per_epoch * int(cfg["max_epochs"] or 1)
 
 
-def restore(trainer: CheckpointedTrainer, source: str | Path) -> Restored:
+def restore(
+    trainer: CheckpointedTrainer,
+    source: str | Path,
+    *,
+    sharded_ema: Callable[[], Mapping[str, torch.Tensor]] | None = None,
+) -> Restored:
     """Load the newest good checkpoint at ``source`` into ``trainer``.
 
     Restores weights, optimizer, scheduler, scaler and counters, then the callbacks' state
@@ -239,6 +244,10 @@ def restore(trainer: CheckpointedTrainer, source: str | Path) -> Restored:
     Args:
         trainer: A trainer set up by ``fit`` (model and optimizer exist).
         source: A run directory (its newest good checkpoint) or a checkpoint directory.
+        sharded_ema: For a run keeping an EMA: gives the averages' tensors by their keys in a
+            sharded checkpoint (see ``EMACallback.sharded_state``); when the checkpoint's shards
+            hold them, they are loaded there in place, and the EMA callback is handed only its
+            update count.
 
     Returns:
         The checkpoint's path, saved trainer state, groups and trainer configuration.
@@ -263,7 +272,14 @@ def restore(trainer: CheckpointedTrainer, source: str | Path) -> Restored:
             )
         folder = ckpt.path / "sharded"
         verify_digests(folder, sharded["files"])
-        load_training_state(folder, trainer.unwrapped_model, optimizer, sharded["optimizer"])
+        extra = sharded_ema() if sharded_ema is not None and sharded.get("ema") else None
+        load_training_state(folder, trainer.unwrapped_model, optimizer, sharded["optimizer"], extra=extra)
+        if extra is not None and "ema" in groups.get("callbacks", {}):
+            # The averages came from the shards (on every rank, any world size); the whole ones
+            # beside them are for evaluation and export.
+            callbacks = dict(groups["callbacks"])
+            callbacks["ema"] = {k: v for k, v in callbacks["ema"].items() if k != "weights"}
+            groups = {**groups, "callbacks": callbacks}
     elif is_sharded(trainer.unwrapped_model):
         raise CheckpointError(
             f"{ckpt.path}: written by a run without FSDP (whole optimizer state, no shards); resume it with "

@@ -56,6 +56,7 @@ from forge.core.trainer._config import ResolvedSettings, TrainerConfig
 from forge.core.trainer._events import CallbackManager
 from forge.core.trainer._finders import is_oom
 from forge.core.trainer.callbacks import default_callbacks
+from forge.core.trainer.callbacks._ema import EMACallback
 
 __all__ = ["FitResult", "NonFiniteError", "Trainer", "TrainingInterrupted", "default_compute_loss"]
 
@@ -546,14 +547,6 @@ class Trainer:
         self._interrupt_agreed, self._sigint_seen, self._stop_vote, self._saved_step = False, False, None, -1
         self.samples_seen = self.tokens_seen = 0
         self._register_callbacks()
-        if self._fsdp:
-            from forge.core.trainer.callbacks._ema import EMACallback
-
-            if self.callback(EMACallback) is not None:
-                raise ConfigError(
-                    "trainer.ema with trainer.distributed.strategy='fsdp': the EMA callback copies the whole "
-                    "model, which FSDP2's sharded modules cannot be; train with strategy='ddp', or without EMA"
-                )
         if resume_from is not None:
             self.load_checkpoint(resume_from)
         self._announce(model, loader, resumed=resume_from is not None)
@@ -1195,6 +1188,11 @@ class Trainer:
             )
         return path
 
+    def _ema(self) -> EMACallback | None:
+        """The EMA callback, or None (the sharded checkpoint layout saves its averages with the shards)."""
+        ema: EMACallback | None = self.callback(EMACallback)
+        return ema
+
     def _save_sharded_checkpoint(self, reason: str) -> Path | None:
         """Save a checkpoint of an FSDP run (strategy "fsdp"); every rank takes part.
 
@@ -1224,19 +1222,30 @@ class Trainer:
         started = time.perf_counter()
         target = self.checkpoints.path_for(self.global_step)
         staging = target.parent / f".{target.name}.tmp-sharded"  # a leftover is removed like any killed save's
-        values = save_training_state(staging, self.unwrapped_model, self.optimizer, timeout_s=timeout)
+        model = self.unwrapped_model
+        ema = self._ema()
+        # The EMA's averages are sharded like the weights (each rank writes its own slices).
+        extra = ema.sharded_state(model) if ema is not None else None
+        values = save_training_state(staging, model, self.optimizer, timeout_s=timeout, extra=extra)
         digests = file_digests(staging)
         full = self.config.distributed.fsdp.full_weights == "every_checkpoint" or reason == "last"
-        weights = full_model_state(self.unwrapped_model) if full else None
+        weights = full_model_state(model) if full else None
+        # The whole averages beside the whole weights: what evaluation and export read with ema=True.
+        ema_weights = ema.full_weights() if ema is not None and full else None
         path: Path | None = None
         if self.accelerator.is_main_process:
             groups = self.state_groups()
             if weights is not None:
                 groups = {"model": weights, **groups}
+            if ema is not None and ema_weights is not None:
+                callbacks = groups.setdefault("callbacks", {})
+                callbacks[ema.state_key] = {**callbacks.get(ema.state_key, {}), "weights": ema_weights}
             if rank_rngs is not None:
                 groups["rank_rng"] = {str(r): state for r, state in enumerate(rank_rngs) if r > 0}
             state = self.trainer_state()
             state["sharded"] = {"folder": "sharded", "files": digests, "optimizer": values}
+            if extra is not None:
+                state["sharded"]["ema"] = True
             path = _checkpointing.save(self.checkpoints, self, groups, state, reason=reason)
             os.replace(staging, path / "sharded")
             self._last_checkpoint = (self.global_step, path)
@@ -1261,7 +1270,10 @@ class Trainer:
         Raises:
             CheckpointError: nothing loadable at ``source``, or ``fit`` has not set up the model yet.
         """
-        restored = _checkpointing.restore(self, source)
+        ema = self._ema()
+        restored = _checkpointing.restore(
+            self, source, sharded_ema=None if ema is None else lambda: ema.sharded_state(self.unwrapped_model)
+        )
         state = restored.state
         self._last_log_step = int(state.get("last_log_step", self.global_step))
         self._loader_state = state.get("loader")
