@@ -59,3 +59,10 @@ def test_listing_imports_no_torch_and_the_sample_command_is_added() -> None:
     cli = "import sys; from forge.core.cli import main; sys.argv = ['forge', '--help']; main()"
     out = subprocess.run([sys.executable, "-c", cli], env=env, capture_output=True, text=True)
     assert out.returncode == 0 and "sample" in out.stdout, out.stdout + out.stderr
+
+
+def test_listing_and_describing_the_components_stays_light() -> None:
+    from forge.core.testing import check_light_listing
+
+    # what forge plugins, forge list and forge info do, in a fresh interpreter: no torch, no builders
+    check_light_listing("diffusion")

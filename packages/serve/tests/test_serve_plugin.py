@@ -35,3 +35,10 @@ def test_listing_imports_no_torch() -> None:
     )
     env = {**os.environ, "FORGE_LOAD_PLUGINS": "serve", "FORGE_STRICT_PLUGINS": "1"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_listing_and_describing_the_components_stays_light() -> None:
+    from forge.core.testing import check_light_listing
+
+    # what forge plugins, forge list and forge info do, in a fresh interpreter: no torch, no builders
+    check_light_listing("serve")

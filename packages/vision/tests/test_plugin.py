@@ -78,3 +78,10 @@ def test_every_registered_builder_and_config_resolves_and_builds_with_defaults()
             continue  # datasets are built in test_datasets.py
         built = builder(structure(required, config_cls, where=name))
         assert built is not None, name
+
+
+def test_listing_and_describing_the_components_stays_light() -> None:
+    from forge.core.testing import check_light_listing
+
+    # what forge plugins, forge list and forge info do, in a fresh interpreter: no torch, no builders
+    check_light_listing("vision")

@@ -308,9 +308,7 @@ class BLEU(Metric):
             streams: Sequence[Sequence[str]] = [cast("Sequence[str]", references)]  # one stream, given flat
         else:
             streams = references
-        stats = bleu_statistics(
-            hypotheses, streams, lowercase=self.lowercase, max_ngram_order=self.max_ngram_order
-        )
+        stats = bleu_statistics(hypotheses, streams, lowercase=self.lowercase, max_ngram_order=self.max_ngram_order)
         self.stats += torch.tensor(stats, dtype=torch.int64, device=self.stats.device)
 
     def compute(self) -> Tensor:
@@ -405,8 +403,9 @@ class TokenPerplexity(Metric):
 
 def build_bleu(config: BLEUConfig) -> Metric:
     """Build :class:`BLEU` from its config."""
-    return BLEU(lowercase=config.lowercase, max_ngram_order=config.max_ngram_order,
-                sync_on_compute=config.sync_on_compute)
+    return BLEU(
+        lowercase=config.lowercase, max_ngram_order=config.max_ngram_order, sync_on_compute=config.sync_on_compute
+    )
 
 
 def build_rouge(config: ROUGEConfig) -> Metric:

@@ -28,6 +28,7 @@ from forge.core.evaluator import ks_statistic, psi
 
 __all__ = ["DriftMonitor", "features", "ks_statistic", "load_reference", "psi", "save_reference"]
 
+
 def features(x: Tensor) -> Tensor:
     """The drift features of a batch ``x`` (batch first): ``[N, F]`` float64."""
     x = x.detach().to("cpu", torch.float64)

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from forge.diffusion.samplers.configs import (
-    PREDICTION_TYPES,
-    TIMESTEP_SPACINGS,
-    VARIANCE_TYPES,
-    DDIMConfig,
-    DDPMConfig,
-)
-from forge.diffusion.samplers.ddim import DDIMSampler
-from forge.diffusion.samplers.ddpm import DDPMSampler, StepOutput, draw_noise
-from forge.diffusion.samplers.timesteps import spaced_timesteps, to_x0_and_eps
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "PREDICTION_TYPES",
-    "TIMESTEP_SPACINGS",
-    "VARIANCE_TYPES",
-    "DDIMConfig",
-    "DDIMSampler",
-    "DDPMConfig",
-    "DDPMSampler",
-    "StepOutput",
-    "draw_noise",
-    "spaced_timesteps",
-    "to_x0_and_eps",
-]
+from forge.core import lazy_exports
+
+if TYPE_CHECKING:
+    from forge.diffusion.samplers.configs import PREDICTION_TYPES as PREDICTION_TYPES
+    from forge.diffusion.samplers.configs import TIMESTEP_SPACINGS as TIMESTEP_SPACINGS
+    from forge.diffusion.samplers.configs import VARIANCE_TYPES as VARIANCE_TYPES
+    from forge.diffusion.samplers.configs import DDIMConfig as DDIMConfig
+    from forge.diffusion.samplers.configs import DDPMConfig as DDPMConfig
+    from forge.diffusion.samplers.ddim import DDIMSampler as DDIMSampler
+    from forge.diffusion.samplers.ddpm import DDPMSampler as DDPMSampler
+    from forge.diffusion.samplers.ddpm import StepOutput as StepOutput
+    from forge.diffusion.samplers.ddpm import draw_noise as draw_noise
+    from forge.diffusion.samplers.timesteps import spaced_timesteps as spaced_timesteps
+    from forge.diffusion.samplers.timesteps import to_x0_and_eps as to_x0_and_eps
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-from forge.nlp.datasets.classification import (
-    LabelledText,
-    TextClassificationDataset,
-    build_text_classification,
-    read_labelled_texts,
-)
-from forge.nlp.datasets.configs import StdlibTextConfig, TextBlocksConfig, TextClassificationConfig, TextStreamConfig
-from forge.nlp.datasets.stdlib_text import LMWindows, build_stdlib_text, select_files, stdlib_root
-from forge.nlp.datasets.streaming import TextStream, build_text_stream
-from forge.nlp.datasets.text_blocks import TokenBlocks, build_text_blocks
-from forge.nlp.datasets.tokenizing import tokenizer_from_run
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "LMWindows",
-    "LabelledText",
-    "StdlibTextConfig",
-    "TextBlocksConfig",
-    "TextClassificationConfig",
-    "TextClassificationDataset",
-    "TextStream",
-    "TextStreamConfig",
-    "TokenBlocks",
-    "build_stdlib_text",
-    "build_text_blocks",
-    "build_text_classification",
-    "build_text_stream",
-    "read_labelled_texts",
-    "select_files",
-    "stdlib_root",
-    "tokenizer_from_run",
-]
+from forge.core import lazy_exports
+
+if TYPE_CHECKING:
+    from forge.nlp.datasets.classification import LabelledText as LabelledText
+    from forge.nlp.datasets.classification import TextClassificationDataset as TextClassificationDataset
+    from forge.nlp.datasets.classification import build_text_classification as build_text_classification
+    from forge.nlp.datasets.classification import read_labelled_texts as read_labelled_texts
+    from forge.nlp.datasets.configs import StdlibTextConfig as StdlibTextConfig
+    from forge.nlp.datasets.configs import TextBlocksConfig as TextBlocksConfig
+    from forge.nlp.datasets.configs import TextClassificationConfig as TextClassificationConfig
+    from forge.nlp.datasets.configs import TextStreamConfig as TextStreamConfig
+    from forge.nlp.datasets.stdlib_text import LMWindows as LMWindows
+    from forge.nlp.datasets.stdlib_text import build_stdlib_text as build_stdlib_text
+    from forge.nlp.datasets.stdlib_text import select_files as select_files
+    from forge.nlp.datasets.stdlib_text import stdlib_root as stdlib_root
+    from forge.nlp.datasets.streaming import TextStream as TextStream
+    from forge.nlp.datasets.streaming import build_text_stream as build_text_stream
+    from forge.nlp.datasets.text_blocks import TokenBlocks as TokenBlocks
+    from forge.nlp.datasets.text_blocks import build_text_blocks as build_text_blocks
+    from forge.nlp.datasets.tokenizing import tokenizer_from_run as tokenizer_from_run
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

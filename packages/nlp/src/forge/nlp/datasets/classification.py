@@ -58,8 +58,10 @@ def _label(value: Any, where: str, names: dict[str, int], num_classes: int | Non
     """Validate one raw label; ``from_text`` when it was read as a string (CSV, lines)."""
     if names:
         if not isinstance(value, str):
-            raise DataError(f"{where}: label {value!r} is a {type(value).__name__}; expected one of the label_names "
-                            f"{', '.join(names)}")
+            raise DataError(
+                f"{where}: label {value!r} is a {type(value).__name__}; expected one of the label_names "
+                f"{', '.join(names)}"
+            )
         if value not in names:
             raise DataError(f"{where}: label {value!r} is not one of the label_names {', '.join(names)}")
         return names[value]
@@ -70,8 +72,9 @@ def _label(value: Any, where: str, names: dict[str, int], num_classes: int | Non
         raise DataError(f"{where}: label {value!r} is {kind}; expected an integer class index")
     if isinstance(value, str):
         if not from_text:
-            raise DataError(f"{where}: label {value!r} is a string; expected an integer class index "
-                            "(or give label_names)")
+            raise DataError(
+                f"{where}: label {value!r} is a string; expected an integer class index (or give label_names)"
+            )
         text = value.strip()
         try:
             number = int(text)
@@ -79,8 +82,9 @@ def _label(value: Any, where: str, names: dict[str, int], num_classes: int | Non
             try:
                 as_float = float(text)
             except ValueError:
-                raise DataError(f"{where}: label {value!r} is not an integer; expected a class index "
-                                "(or give label_names)") from None
+                raise DataError(
+                    f"{where}: label {value!r} is not an integer; expected a class index (or give label_names)"
+                ) from None
             kind = "NaN" if math.isnan(as_float) else "a float"
             raise DataError(f"{where}: label {value!r} is {kind}; expected an integer class index") from None
         value = number
@@ -260,6 +264,7 @@ def build_text_classification(config: TextClassificationConfig) -> DatasetSplits
         >>> splits = build_text_classification(TextClassificationConfig(path="reviews.csv"))  # doctest: +SKIP
         >>> ids, label = splits.train[0]  # doctest: +SKIP
     """
+
     def read(path: str) -> list[LabelledText]:
         return read_labelled_texts(
             path,
@@ -292,12 +297,14 @@ def build_text_classification(config: TextClassificationConfig) -> DatasetSplits
     pad_to = config.max_length if config.pad_to_max_length else None
     splits = {k: TextClassificationDataset(v, tokenizer, pad_to=pad_to) if v else None for k, v in parts.items()}
     files = [resolve_data_path(p) for p in (config.path, config.val_path, config.test_path) if p is not None]
-    fingerprint = digest({
-        "files": fingerprint_files(files),
-        "split": {k: [r.where for r in v] for k, v in parts.items()},
-        "tokenizer": [config.tokenizer, config.vocab_size, config.min_frequency, config.tokenizer_dir],
-        "max_length": config.max_length,
-    })
+    fingerprint = digest(
+        {
+            "files": fingerprint_files(files),
+            "split": {k: [r.where for r in v] for k, v in parts.items()},
+            "tokenizer": [config.tokenizer, config.vocab_size, config.min_frequency, config.tokenizer_dir],
+            "max_length": config.max_length,
+        }
+    )
     info = DatasetInfo(
         name="nlp.text_classification",
         version="custom",

@@ -113,12 +113,14 @@ def build_text_stream(config: TextStreamConfig) -> DatasetSplits:
         name="nlp.text_stream",
         version="custom",
         source=f"{len(files)} files",
-        fingerprint=digest({
-            "files": fingerprint_files(files),
-            "tokenizer": [config.tokenizer, config.vocab_size, config.min_frequency, config.tokenizer_dir],
-            "max_length": config.max_length,
-            "seed": config.seed,
-        }),
+        fingerprint=digest(
+            {
+                "files": fingerprint_files(files),
+                "tokenizer": [config.tokenizer, config.vocab_size, config.min_frequency, config.tokenizer_dir],
+                "max_length": config.max_length,
+                "seed": config.seed,
+            }
+        ),
         task="language-modeling",
         extra={"vocab_size": tokenizer.vocab_size, "pad_id": tokenizer.pad_id, "files": len(files)},
     )

@@ -107,13 +107,15 @@ def build_text_blocks(config: TextBlocksConfig) -> DatasetSplits:
         name="nlp.text_blocks",
         version="custom",
         source=", ".join(str(p) for p in files[:3]) + (" ..." if len(files) > 3 else ""),
-        fingerprint=digest({
-            "files": fingerprint_files([Path(p) for p in files]),
-            "tokenizer": [config.tokenizer, config.vocab_size, config.min_frequency, config.tokenizer_dir],
-            "block_size": config.block_size,
-            "stride": stride,
-            "fractions": [config.val_fraction, config.test_fraction],
-        }),
+        fingerprint=digest(
+            {
+                "files": fingerprint_files([Path(p) for p in files]),
+                "tokenizer": [config.tokenizer, config.vocab_size, config.min_frequency, config.tokenizer_dir],
+                "block_size": config.block_size,
+                "stride": stride,
+                "fractions": [config.val_fraction, config.test_fraction],
+            }
+        ),
         task="language-modeling",
         extra={"vocab_size": tokenizer.vocab_size, "pad_id": tokenizer.pad_id, "tokens": n, "files": len(files)},
     )
