@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import platform
+from pathlib import Path
 
 import pytest
 import torch
@@ -91,3 +92,23 @@ def test_compile_quantized_lowers_pt2e_dynamic_linears_to_onednn_qlinear() -> No
     assert _agreement(out, eager_q)[1] < 0.02  # the kernels compute what the graph says
     assert not torch._inductor.config.freezing  # switched on only inside the call
     torch._dynamo.reset()
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_pt2e_int8_keeps_no_float_copy_of_the_weights(static: bool, tmp_path: Path) -> None:
+    from forge.core.compress._quantize import quantize_static
+
+    torch.manual_seed(0)
+    model = registry.build("model", "core.mlp", in_features=32, num_classes=10, hidden=[512, 512]).eval()
+    example = (torch.randn(4, 32),)
+    q = quantize_static(model, example, [example]) if static else quantize_dynamic(model, example, backend="pt2e")
+    held = {n: t.dtype for n, t in (*q.named_parameters(), *q.named_buffers())}
+    assert not [n for n, dtype in held.items() if n.endswith("weight") and dtype == torch.float32], held
+    int8 = sum(t.numel() for t in q.state_dict().values() if t.dtype == torch.int8)
+    assert int8 == sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    # a saved program is about a quarter of the fp32 weights (int8 weights, float biases and scales)
+    program = torch.export.export(q, example)
+    torch.export.save(program, str(tmp_path / "q.pt2"))
+    fp32 = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    assert (tmp_path / "q.pt2").stat().st_size < 0.5 * fp32
+    assert torch.allclose(torch.export.load(str(tmp_path / "q.pt2")).module()(*example), q(*example))

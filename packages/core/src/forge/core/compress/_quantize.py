@@ -266,4 +266,20 @@ def _pt2e(
                 seen += 1
         if seen == 0:
             raise ExportError("static int8: the calibration set gave no batch")
-        return convert_pt2e(prepared)
+        return _drop_unused_tensors(convert_pt2e(prepared))
+
+
+def _drop_unused_tensors(graph: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """Remove the parameters and buffers the converted graph no longer reads.
+
+    ``convert_pt2e`` folds each quantized weight into an int8 constant but leaves the float
+    weight registered on its module, so a saved program would carry both (larger than fp32).
+    """
+    used = {str(node.target) for node in graph.graph.nodes if node.op == "get_attr"}
+    for name in [n for n, _ in (*graph.named_parameters(), *graph.named_buffers())]:
+        if name not in used:
+            owner, _, attr = name.rpartition(".")
+            delattr(graph.get_submodule(owner) if owner else graph, attr)
+    graph.delete_all_unused_submodules()
+    graph.recompile()
+    return graph
