@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,15 @@ SHORT: dict[str, list[str]] = {
     ],
 }
 COMMON = ["data.batch_size=32", "trainer.max_epochs=2", "trainer.log_every_n_steps=4", "trainer.progress=false"]
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_reaches_python() -> Iterator[None]:
+    """Python's own SIGINT handler, as in a terminal: a suite started in the background (``cmd &``
+    from a script) inherits SIGINT ignored, and the Trainer leaves an ignored or custom handler alone."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 class _Crash(Exception):

@@ -271,3 +271,15 @@ def test_fsdp_cpu_offload_without_a_gpu_is_refused_by_key() -> None:
 
     with pytest.raises(ConfigError, match="fsdp.cpu_offload: needs CUDA"):
         shard_model(nn.Linear(2, 2), FSDPConfig(cpu_offload=True))
+
+
+def test_run_script_with_no_processes_runs_one_plain_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forge.core.distributed import run_script
+
+    script = tmp_path / "show.py"
+    script.write_text("import os, sys\nprint(os.environ.get('RANK'), os.environ.get('WORLD_SIZE'), sys.argv[1])\n")
+    monkeypatch.setenv("RANK", "3")  # as if this test itself ran under a launcher
+    plain = run_script(script, 0, ["x"], timeout_s=60)
+    assert (plain.returncode, plain.stdout.split()) == (0, ["None", "None", "x"])
+    launched = run_script(script, 1, ["y"], timeout_s=60)
+    assert (launched.returncode, launched.stdout.split()) == (0, ["0", "1", "y"])

@@ -101,17 +101,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _train(worker: Path, run_dir: Path, nproc: int, *, resume: bool = False) -> dict[str, torch.Tensor]:
     """``nproc`` processes through torchrun (FSDP), or 0: one plain process (no launcher, no sharding)."""
     args = [str(run_dir), "resume" if resume else "new"]
-    if nproc:
-        done = run_script(worker, nproc, args, timeout_s=120)
-    else:
-        env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "LOCAL_RANK")}
-        done = subprocess.run(
-            [sys.executable, str(worker), *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**env, "OMP_NUM_THREADS": "1"},
-        )
+    done = run_script(worker, nproc, args, timeout_s=120)
     assert done.returncode == 0, done.stderr[-4000:]
     return load_file(str(run_dir / "ema.safetensors"))
 

@@ -122,17 +122,7 @@ def _train(
 ) -> dict[str, torch.Tensor]:
     """``nproc`` processes through torchrun (FSDP even on one), or 0: one plain process (no launcher)."""
     args = _args(run_dir, STEPS, resume, device)
-    if nproc:
-        done = run_script(worker, nproc, args, timeout_s=120)
-    else:
-        env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "LOCAL_RANK")}
-        done = subprocess.run(
-            [sys.executable, str(worker), *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**env, "OMP_NUM_THREADS": "1"},
-        )
+    done = run_script(worker, nproc, args, timeout_s=120)
     assert done.returncode == 0, done.stderr[-4000:]
     return load_file(str(run_dir / "final.safetensors"))
 

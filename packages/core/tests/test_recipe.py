@@ -278,3 +278,21 @@ def test_moved_names_warn_and_still_work() -> None:
     assert isinstance(ci, ConfidenceInterval) and 0.82 < ci.lower < 0.83 and 0.94 < ci.upper < 0.95
     with pytest.raises(AttributeError):
         _ = recipe_module.no_such_name
+
+
+@pytest.mark.parametrize(
+    ("item", "where"),
+    [
+        ({"name": "core.random_crop", "size": [0]}, r"data\.transform\.transforms\[1\]\.size"),
+        ({"name": "core.random_crop", "params": {"size": [0]}}, r"data\.transform\.transforms\[1\]\.params\.size"),
+    ],
+    ids=["flat", "params"],
+)
+def test_check_refuses_a_bad_transform_nested_in_a_section(item: dict[str, Any], where: str) -> None:
+    ok = {"name": "core.random_hflip"}
+    data = {"name": "core.synthetic_classification", "transform": {"name": "core.compose", "transforms": [ok, item]}}
+    recipe = Recipe.from_dict(
+        {"model": "core.mlp", "data": data, "loss": "core.cross_entropy", "optimizer": "core.sgd"}
+    )
+    with pytest.raises(ConfigError, match=where + r": expected each item to be a number > 0, got 0"):
+        recipe.check()

@@ -20,6 +20,15 @@ from forge.core.trainer._trainer import Trainer, TrainingInterrupted
 from .conftest import make_batches, make_model, sgd
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_reaches_python() -> Any:
+    """Python's own SIGINT handler, as in a terminal: a suite started in the background (``cmd &``
+    from a script) inherits SIGINT ignored, and the Trainer leaves an ignored or custom handler alone."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class CtrlC:
     """Sends this process SIGINT ``times`` times during optimizer step ``step``."""
 

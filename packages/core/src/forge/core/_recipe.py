@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -385,12 +385,29 @@ class Recipe:
         stand in as valid placeholders here; :meth:`with_data` fills and checks them once the
         dataset is built.
 
+        Transform tables nested in a section (``[data.train_transform]``, the items of a
+        compose's ``transforms``), which their owner builds only with the data, are checked here
+        too, each under its key path.
+
         Raises:
             ConfigError: every bad key path found, joined in one message.
             RegistryError: a component is not registered.
         """
         from forge.core._registry import registry
 
+        errors: list[str] = []
+        for ref in self.components():
+            for where, name, params in _nested_tables(ref.params, ref.where):
+                try:
+                    registry.get("transform", name)
+                except RegistryError:
+                    continue  # not a transform (a dataset's own "name" field, say): its owner checks it
+                try:
+                    registry.make_config("transform", name, params, where=where)
+                except ConfigError as exc:
+                    errors.append(str(exc))
+        if errors:
+            raise ConfigError(f"{self.source}: " + "; ".join(errors))
         probe = self.with_num_classes(2)
         try:
             spec = registry.get("model", probe.model.name)
@@ -630,6 +647,23 @@ def resolve_recipe_path(path_or_name: str | os.PathLike[str]) -> Path:
     except RegistryError as exc:
         raise ConfigError(f"recipe {str(path_or_name)!r}: not a file and not a registered recipe ({exc})") from None
     return found
+
+
+def _nested_tables(value: Any, where: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``(key path, name, other keys)`` of every table with a string ``name`` nested in ``value``."""
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[Any, Any]] = ((f"{where}.{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return
+    for path, item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            # flat ({name, fields...}) or core.compose's saved form ({name, params: {fields...}})
+            wrapped = set(item) == {"name", "params"} and isinstance(item["params"], Mapping)
+            params = dict(item["params"]) if wrapped else {k: v for k, v in item.items() if k != "name"}
+            yield (f"{path}.params" if wrapped else path), item["name"], params
+        yield from _nested_tables(item, path)
 
 
 def load_recipe(path_or_name: str | os.PathLike[str], overrides: Iterable[str] = ()) -> Recipe:

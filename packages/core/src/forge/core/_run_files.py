@@ -119,20 +119,11 @@ def read_json(
             can still be done.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = _read_text(p, recovery)
+    if text is None:
         if missing is not MISSING:
             return missing
-        raise CheckpointError(f"{p} is missing; {recovery or what_still_works(p)}") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{p} is a directory, not a file; {recovery or what_still_works(p)}") from None
-    except UnicodeDecodeError as exc:
-        raise _damaged(p, f"not UTF-8 text: {exc.reason} at byte {exc.start}", recovery) from None
-    except OSError as exc:
-        raise CheckpointError(
-            f"{p} cannot be read ({exc.strerror or exc}); {recovery or what_still_works(p)}"
-        ) from None
+        raise CheckpointError(f"{p} is missing; {recovery or what_still_works(p)}")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -156,16 +147,7 @@ def read_json_lines(path: str | os.PathLike[str], *, recovery: str | None = None
             (``FILE:LINE`` named, with what can still be done).
     """
     p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8", errors="strict").splitlines()
-    except FileNotFoundError:
-        return []
-    except UnicodeDecodeError as exc:
-        raise _damaged(p, f"not UTF-8 text: {exc.reason} at byte {exc.start}", recovery) from None
-    except OSError as exc:
-        raise CheckpointError(
-            f"{p} cannot be read ({exc.strerror or exc}); {recovery or what_still_works(p)}"
-        ) from None
+    lines = (_read_text(p, recovery) or "").splitlines()
     records: list[dict[str, Any]] = []
     numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
     for n, line in numbered:
@@ -187,6 +169,26 @@ def read_json_lines(path: str | os.PathLike[str], *, recovery: str | None = None
             )
         records.append(record)
     return records
+
+
+def _read_text(p: Path, recovery: str | None) -> str | None:
+    """The file's text, or None when it does not exist.
+
+    Raises:
+        CheckpointError: it is a directory, not UTF-8, or cannot be read (named, with what still works).
+    """
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise CheckpointError(f"{p} is a directory, not a file; {recovery or what_still_works(p)}") from None
+    except UnicodeDecodeError as exc:
+        raise _damaged(p, f"not UTF-8 text: {exc.reason} at byte {exc.start}", recovery) from None
+    except OSError as exc:
+        raise CheckpointError(
+            f"{p} cannot be read ({exc.strerror or exc}); {recovery or what_still_works(p)}"
+        ) from None
 
 
 def _json_name(tp: type) -> str:

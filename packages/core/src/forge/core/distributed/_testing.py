@@ -15,6 +15,8 @@ from pathlib import Path
 
 __all__ = ["run_script"]
 
+_LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
 
 def run_script(
     script: str | Path,
@@ -29,7 +31,8 @@ def run_script(
 
     Args:
         script: A Python file (each worker runs it with torchrun's ``RANK``/``WORLD_SIZE`` set).
-        nproc: Number of processes.
+        nproc: Number of processes; 0 runs the script in one plain process, without a launcher
+            and without the launcher's variables (what a user's ``python script.py`` does).
         args: The script's arguments.
         timeout_s: Wall-clock limit for the whole run.
         env: Extra environment variables for the workers.
@@ -43,17 +46,10 @@ def run_script(
         subprocess.TimeoutExpired: the run took longer than ``timeout_s``; it was killed first
             (``output``/``stderr`` hold what it wrote).
     """
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "--max-restarts=0",
-        str(script),
-        *args,
-    ]
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", "--max-restarts=0"]
+    command = [sys.executable, *(launcher if nproc else []), str(script), *args]
+    inherited = {k: v for k, v in os.environ.items() if nproc or k not in _LAUNCHER_VARIABLES}
+    full_env = {**inherited, "OMP_NUM_THREADS": "1", **(env or {})}
     with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
